@@ -1,0 +1,1 @@
+"""Service-task handlers, registered by name (see ``handlers.registry``)."""
