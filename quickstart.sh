@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Shanyu quick start. Needs only Python 3.11+ with pip.
+#   bash quickstart.sh serve   # venv, install, init SQLite, deploy bpmn/, start the server
+#   bash quickstart.sh test    # venv, install with test extras, run the whole test suite
+# Extra arguments after "test" go to pytest; after "serve" to `shanyu serve`.
+set -euo pipefail
+cd "$(dirname "$0")"
+PY=${PYTHON:-python3}
+mode=${1:-serve}
+shift || true
+
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --upgrade pip >/dev/null
+
+case "$mode" in
+  serve)
+    .venv/bin/python -m pip install --quiet -e .
+    .venv/bin/shanyu init
+    if compgen -G "bpmn/*.bpmn" >/dev/null; then
+      .venv/bin/shanyu deploy bpmn/
+    fi
+    exec .venv/bin/shanyu serve "$@"
+    ;;
+  test)
+    .venv/bin/python -m pip install --quiet -e '.[test]'
+    exec .venv/bin/python -m pytest "$@"
+    ;;
+  *)
+    echo "usage: bash quickstart.sh serve|test [args...]" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,204 @@
+"""Loading and saving cases inside the caller's transaction, with a bounded cache of loaded cases.
+
+``CaseStore.lock(session, id)`` reads the instance row (``FOR UPDATE`` on PostgreSQL; on SQLite the
+write transaction already holds the database's write lock) and returns a ``Case``: the row's fields
+plus the workflow object. A cached workflow is reused only when its ``state_token`` equals the
+row's, which is read inside the same transaction; otherwise the case is rebuilt from its rows. A
+case is taken out of the cache while a command uses it and put back only after a successful save,
+so a failed command never leaves a half-changed workflow behind, and two threads never share one.
+
+``save`` writes the changed task rows, new data blobs, the meta and the row fields, guarded by the
+row's ``lock_version``: a concurrent writer is detected, never silently overwritten.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from . import specs as specs_mod
+from .errors import ConcurrentModification, NotFound
+from .history import ChainHead
+from .state import Changes, LoadedCase, restore
+from .store import Bundle, DataBlob, HumanTask, Instance, MessageSubscription, ProcessVersion, TaskRow, Timer
+
+
+@dataclass
+class Case:
+    """One case, checked out for the duration of a command."""
+
+    id: int
+    process_id: str
+    process_version_id: int
+    status: str
+    district: str | None
+    lock_version: int
+    state_token: str
+    head: ChainHead
+    loaded: LoadedCase
+    # projections known to be stored (task id -> row id / keys), cached alongside the workflow
+    open_human: dict[str, int] = field(default_factory=dict)
+    open_timers: dict[str, tuple[int, datetime]] = field(default_factory=dict)
+    open_subs: dict[str, tuple[int, str, str]] = field(default_factory=dict)
+
+    @property
+    def workflow(self) -> Any:
+        return self.loaded.workflow
+
+
+class CaseStore:
+    def __init__(self, script_engine: Any, *, cache_size: int = 256) -> None:
+        self.script_engine = script_engine
+        self.cache_size = cache_size
+        self._cache: OrderedDict[int, Case] = OrderedDict()
+        self._specs: OrderedDict[int, tuple[Any, dict[str, Any]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    # -- specs ---------------------------------------------------------------------------------
+    def specs_for(self, session: Session, version_id: int) -> tuple[Any, dict[str, Any]]:
+        with self._lock:
+            found = self._specs.get(version_id)
+            if found is not None:
+                self._specs.move_to_end(version_id)
+                return found
+        row = session.execute(
+            select(ProcessVersion.process_id, Bundle.content_hash, Bundle.files)
+            .join(Bundle, Bundle.content_hash == ProcessVersion.bundle_hash)
+            .where(ProcessVersion.id == version_id)
+        ).first()
+        if row is None:
+            raise NotFound(f"Process version {version_id} does not exist.")
+        bundle = specs_mod.bundle_from_files({name: text for name, text in json.loads(row[2])})
+        found = specs_mod.load_specs(bundle, row[0])
+        with self._lock:
+            self._specs[version_id] = found
+            while len(self._specs) > 64:
+                self._specs.popitem(last=False)
+        return found
+
+    # -- cases ---------------------------------------------------------------------------------
+    def lock(self, session: Session, instance_id: int) -> Case:
+        row = session.execute(
+            select(Instance.id, Instance.process_id, Instance.process_version_id, Instance.status,
+                   Instance.district, Instance.lock_version, Instance.state_token, Instance.event_count,
+                   Instance.head_hash, Instance.meta)
+            .where(Instance.id == instance_id).with_for_update()
+        ).first()
+        if row is None:
+            raise NotFound(f"Case {instance_id} does not exist.", instance_id=instance_id)
+        with self._lock:
+            cached = self._cache.pop(instance_id, None)
+        if cached is not None and cached.state_token == row.state_token:
+            cached.lock_version = row.lock_version
+            cached.status = row.status
+            cached.head = ChainHead(row.event_count, row.head_hash)
+            return cached
+        return self._load(session, row)
+
+    def _load(self, session: Session, row: Any) -> Case:
+        spec, subprocess_specs = self.specs_for(session, row.process_version_id)
+        task_rows = session.execute(
+            select(TaskRow.task_id, TaskRow.body, TaskRow.data_hash).where(TaskRow.instance_id == row.id)
+        ).all()
+        hashes = {r[2] for r in task_rows}
+        blobs: dict[str, str] = {}
+        hash_list = list(hashes)
+        for start in range(0, len(hash_list), 500):
+            chunk = hash_list[start:start + 500]
+            blobs.update(session.execute(select(DataBlob.hash, DataBlob.body).where(DataBlob.hash.in_(chunk))).all())
+        loaded = restore(spec, subprocess_specs, row.meta, [tuple(r) for r in task_rows], blobs, self.script_engine)
+        case = Case(row.id, row.process_id, row.process_version_id, row.status, row.district, row.lock_version,
+                    row.state_token, ChainHead(row.event_count, row.head_hash), loaded)
+        for hid, tid in session.execute(
+            select(HumanTask.id, HumanTask.task_id).where(HumanTask.instance_id == row.id, HumanTask.state == "ready")
+        ):
+            case.open_human[tid] = hid
+        for tmid, tid, due in session.execute(
+            select(Timer.id, Timer.task_id, Timer.due_at).where(Timer.instance_id == row.id, Timer.state == "waiting")
+        ):
+            case.open_timers[tid] = (tmid, due)
+        for sid, tid, name, keys in session.execute(
+            select(MessageSubscription.id, MessageSubscription.task_id, MessageSubscription.message_name,
+                   MessageSubscription.keys).where(MessageSubscription.instance_id == row.id)
+        ):
+            case.open_subs[tid] = (sid, name, keys)
+        return case
+
+    def new_case(self, instance_id: int, process_id: str, version_id: int, district: str | None,
+                 workflow: Any) -> Case:
+        return Case(instance_id, process_id, version_id, "running", district, 0, "", ChainHead(0, ""),
+                    LoadedCase(workflow))
+
+    def save(self, session: Session, case: Case, changes: Changes, *, now: datetime, head: ChainHead,
+             status: str) -> None:
+        """Write what changed in the workflow, then the row fields, checked against ``lock_version``."""
+        dialect = session.get_bind().dialect.name
+        if changes.blobs:
+            ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(DataBlob)
+            session.execute(ins.on_conflict_do_nothing(index_elements=["hash"]),
+                            [{"hash": h, "body": b} for h, b in changes.blobs.items()])
+        if changes.rows:
+            ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(TaskRow)
+            stmt = ins.on_conflict_do_update(
+                index_elements=["instance_id", "task_id"],
+                set_={"body": ins.excluded.body, "data_hash": ins.excluded.data_hash},
+            )
+            session.execute(stmt, [{"instance_id": case.id, "task_id": tid, "body": body, "data_hash": dh}
+                                   for tid, (body, dh) in changes.rows.items()])
+        if changes.deleted:
+            session.execute(delete(TaskRow).where(TaskRow.instance_id == case.id, TaskRow.task_id.in_(changes.deleted)))
+        token = uuid.uuid4().hex
+        values: dict[str, Any] = {
+            "lock_version": case.lock_version + 1, "state_token": token, "updated_at": now,
+            "status": status, "event_count": head.event_count, "head_hash": head.head_hash,
+        }
+        if changes.meta is not None:
+            values["meta"] = changes.meta
+        result = session.execute(
+            update(Instance).where(Instance.id == case.id, Instance.lock_version == case.lock_version).values(**values)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise ConcurrentModification(
+                f"Case {case.id} was changed by someone else while this action ran. Nothing was saved; "
+                "reload the case and try again.", instance_id=case.id)
+        case.lock_version += 1
+        case.state_token = token
+        case.status = status
+        case.head = head
+
+    def bump(self, session: Session, case: Case, *, now: datetime, head: ChainHead) -> None:
+        """Record a change that did not touch the workflow (a claim): version and chain head only."""
+        result = session.execute(
+            update(Instance).where(Instance.id == case.id, Instance.lock_version == case.lock_version)
+            .values(lock_version=case.lock_version + 1, updated_at=now,
+                    event_count=head.event_count, head_hash=head.head_hash)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise ConcurrentModification(f"Case {case.id} was changed by someone else; reload and retry.",
+                                         instance_id=case.id)
+        case.lock_version += 1
+        case.head = head
+
+    def put_back(self, case: Case) -> None:
+        """Return a successfully saved case to the cache (LRU-bounded)."""
+        with self._lock:
+            self._cache[case.id] = case
+            self._cache.move_to_end(case.id)
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+
+    def forget(self, instance_id: int | None = None) -> None:
+        with self._lock:
+            if instance_id is None:
+                self._cache.clear()
+            else:
+                self._cache.pop(instance_id, None)

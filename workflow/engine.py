@@ -1,0 +1,470 @@
+"""Engine commands. Each runs inside the caller's write transaction and leaves the case's state,
+its projections (inbox, timers, message waits) and its history consistent; the caller commits.
+
+    with db.write() as session:
+        engine.complete(session, task_id, data, actor=actor, now=clock.now())
+
+A command that fails raises a ``ShanyuError`` and has changed nothing once the caller rolls back;
+the case it was working on is not returned to the cache.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.util import BpmnEvent
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
+
+from handlers.registry import REGISTRY, HandlerRegistry
+
+from . import projections, specs, timeshim
+from .cases import Case, CaseStore
+from .errors import (
+    InvalidData,
+    MessageNotDelivered,
+    NotFound,
+    PermissionDenied,
+    ShanyuError,
+    TaskAlreadyClaimed,
+    TaskNotClaimed,
+    TaskNotReady,
+    WorkflowFailed,
+)
+from .history import append_event
+from .scripting import EngineScriptEngine, StepLog
+from .state import canonical_json, collect_changes, path_of, state_digest
+from .store import Bundle, HumanTask, Instance, MessageSubscription, PendingMessage, ProcessVersion
+from .users import Actor
+
+MAX_DATA_BYTES = 1_000_000
+MAX_DELIVERIES = 1_000
+
+
+@dataclass(frozen=True)
+class Deployed:
+    process_id: str
+    name: str
+    version: int
+    version_id: int
+    content_hash: str
+    created: bool  # False: unchanged redeploy, nothing stored
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"process_id": self.process_id, "name": self.name, "version": self.version,
+                "id": self.version_id, "content_hash": self.content_hash, "created": self.created}
+
+
+@dataclass
+class _Outgoing:
+    name: str
+    keys: dict[str, str]
+    payload: dict[str, Any]
+    source: int | None
+
+
+def check_data(data: Any, *, what: str = "Task data") -> dict[str, Any]:
+    """Submitted data must be a JSON object whose keys can be used as names in expressions."""
+    if not isinstance(data, dict):
+        raise InvalidData(f"{what} must be a JSON object (key–value pairs), not {type(data).__name__}.")
+    for key in data:
+        if not isinstance(key, str) or not key.isidentifier() or key.startswith("_"):
+            raise InvalidData(f"{what}: field name {key!r} is not allowed; use letters, digits and '_' "
+                              "and do not start with '_' or a digit.")
+    try:
+        size = len(json.dumps(data, ensure_ascii=False))
+    except (TypeError, ValueError) as exc:
+        raise InvalidData(f"{what} must contain only JSON values: {exc}") from exc
+    if size > MAX_DATA_BYTES:
+        raise InvalidData(f"{what} is too large ({size} bytes; at most {MAX_DATA_BYTES}). Upload files "
+                          "as materials and refer to them by id.")
+    return data
+
+
+def _key_text(value: Any) -> str:
+    return value if isinstance(value, str) else canonical_json(value)
+
+
+class Engine:
+    """The engine core: commands over cases, with a bounded cache of loaded cases."""
+
+    def __init__(self, *, handlers: HandlerRegistry | None = None,
+                 functions: Mapping[str, Callable[..., Any]] | None = None, cache_size: int = 256,
+                 validate: Callable[[Session, str | None, dict[str, Any]], dict[str, Any]] | None = None) -> None:
+        timeshim.install()
+        self.handlers = handlers or REGISTRY
+        self.script_engine = EngineScriptEngine(self.handlers, functions or {})
+        self.cases = CaseStore(self.script_engine, cache_size=cache_size)
+        self.validate = validate
+
+    # -- deploy --------------------------------------------------------------------------------
+    def deploy(self, session: Session, files: Mapping[str, bytes | str], *, actor: Actor, now: datetime) -> list[Deployed]:
+        """Parse and validate a bundle; store a new version of every process whose content changed."""
+        actor.require_writer()
+        bundle = specs.bundle_from_files(files)
+        parsed = specs.parse_bundle(bundle)
+        if session.get(Bundle, bundle.content_hash) is None:
+            session.add(Bundle(content_hash=bundle.content_hash, files=canonical_json([list(f) for f in bundle.files]),
+                               created_at=now))
+            session.flush()
+        results = []
+        for pid in parsed.process_ids:
+            latest = session.execute(
+                select(ProcessVersion).where(ProcessVersion.process_id == pid)
+                .order_by(ProcessVersion.version.desc()).limit(1)
+            ).scalar_one_or_none()
+            name = parsed.process_names.get(pid) or pid
+            if latest is not None and latest.bundle_hash == bundle.content_hash:
+                results.append(Deployed(pid, name, latest.version, latest.id, bundle.content_hash, False))
+                continue
+            row = ProcessVersion(process_id=pid, version=(latest.version + 1) if latest else 1, name=name,
+                                 bundle_hash=bundle.content_hash, deployed_at=now, deployed_by=actor.name)
+            session.add(row)
+            session.flush()
+            results.append(Deployed(pid, name, row.version, row.id, bundle.content_hash, True))
+        return results
+
+    def latest_version(self, session: Session, process_id: str) -> ProcessVersion:
+        row = session.execute(
+            select(ProcessVersion).where(ProcessVersion.process_id == process_id)
+            .order_by(ProcessVersion.version.desc()).limit(1)
+        ).scalar_one_or_none()
+        if row is None:
+            known = session.execute(select(ProcessVersion.process_id).distinct()).scalars().all()
+            raise NotFound(f"No process '{process_id}' is deployed (deployed: {', '.join(sorted(known)) or 'none'}). "
+                           "Deploy it with `shanyu deploy FILE`.")
+        return row
+
+    # -- start ---------------------------------------------------------------------------------
+    def start(self, session: Session, process_id: str, data: Mapping[str, Any] | None = None, *,
+              actor: Actor, now: datetime, version: int | None = None) -> int:
+        """Start a case of the latest (or the given) version; returns the instance id."""
+        actor.require_writer()
+        data = dict(check_data({} if data is None else data, what="Start data"))
+        district = data.get("district")
+        if district is not None and not actor.may_act_in(str(district)):
+            raise PermissionDenied(f"User '{actor.name}' belongs to district {actor.district} and cannot start "
+                                   f"a case for district {district}.")
+        pv = self.latest_version(session, process_id)
+        if version is not None and version != pv.version:
+            found = session.execute(select(ProcessVersion).where(
+                ProcessVersion.process_id == process_id, ProcessVersion.version == version)).scalar_one_or_none()
+            if found is None:
+                raise NotFound(f"Process '{process_id}' has no version {version} (latest: {pv.version}).")
+            pv = found
+        outgoing: list[_Outgoing] = []
+        case = self._create(session, pv, None if district is None else str(district), data, actor=actor, now=now,
+                            outgoing=outgoing)
+        self._route(session, outgoing, now=now)
+        return case.id
+
+    def _create(self, session: Session, pv: ProcessVersion, district: str | None, data: dict[str, Any], *,
+                actor: Actor, now: datetime, outgoing: list[_Outgoing], event: str = "instance_started",
+                extra: dict[str, Any] | None = None) -> Case:
+        spec, subprocess_specs = self.cases.specs_for(session, pv.id)
+        result = session.execute(insert(Instance).values(
+            process_version_id=pv.id, process_id=pv.process_id, status="running", district=district,
+            started_by=actor.name, started_at=now, updated_at=now, lock_version=0, state_token="", meta="",
+            event_count=0, head_hash=""))
+        instance_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+        workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=self.script_engine)
+        case = self.cases.new_case(instance_id, pv.process_id, pv.id, district, workflow)
+        with self._step(case, now) as log:
+            workflow.task_tree.data.update(data)
+            workflow.do_engine_steps()
+        payload = {"process_id": pv.process_id, "version": pv.version, "version_id": pv.id,
+                   "content_hash": pv.bundle_hash, "district": district, "data": data, **(extra or {})}
+        self._commit(session, case, now=now, actor=actor.name, event=event, payload=payload, log=log,
+                     outgoing=outgoing)
+        return case
+
+    # -- human tasks ---------------------------------------------------------------------------
+    def _human(self, session: Session, task_id: int) -> HumanTask:
+        ht = session.get(HumanTask, task_id, populate_existing=True)
+        if ht is None:
+            raise NotFound(f"Task {task_id} does not exist.", task_id=task_id)
+        return ht
+
+    def _locked_human(self, session: Session, task_id: int) -> tuple[HumanTask, Case]:
+        ht = self._human(session, task_id)
+        case = self.cases.lock(session, ht.instance_id)
+        return self._human(session, task_id), case  # re-read under the case's lock
+
+    def claim(self, session: Session, task_id: int, *, actor: Actor, now: datetime) -> HumanTask:
+        """Claim a ready task. Of two racing claimers exactly one wins; the other gets TaskAlreadyClaimed."""
+        actor.require_writer()
+        ht, case = self._locked_human(session, task_id)
+        try:
+            if ht.state != "ready":
+                raise TaskNotReady(f"Task {task_id} '{ht.name}' is {ht.state} and can no longer be claimed.")
+            if ht.claimed_by == actor.name:
+                return ht
+            if ht.claimed_by is not None:
+                raise TaskAlreadyClaimed(f"Task {task_id} '{ht.name}' was already claimed by '{ht.claimed_by}' "
+                                         f"at {ht.claimed_at:%Y-%m-%d %H:%M} UTC.", claimed_by=ht.claimed_by)
+            if not actor.may_work_on(ht.role, ht.district):
+                raise PermissionDenied(self._why_not(actor, ht))
+            won = session.execute(update(HumanTask).where(HumanTask.id == task_id, HumanTask.claimed_by.is_(None))
+                                  .values(claimed_by=actor.name, claimed_at=now)).rowcount  # type: ignore[attr-defined]
+            if won != 1:
+                raise TaskAlreadyClaimed(f"Task {task_id} '{ht.name}' was claimed by someone else a moment ago.")
+            self._record(session, case, now=now, actor=actor.name, event="task_claimed",
+                         payload={"task": ht.task_id, "bpmn_id": ht.bpmn_id, "human_task": ht.id})
+        finally:
+            self.cases.put_back(case)
+        return self._human(session, task_id)
+
+    def release(self, session: Session, task_id: int, *, actor: Actor, now: datetime) -> HumanTask:
+        actor.require_writer()
+        ht, case = self._locked_human(session, task_id)
+        try:
+            if ht.state != "ready":
+                raise TaskNotReady(f"Task {task_id} '{ht.name}' is {ht.state}; there is nothing to release.")
+            if ht.claimed_by is None:
+                raise TaskNotClaimed(f"Task {task_id} '{ht.name}' is not claimed by anyone.")
+            if ht.claimed_by != actor.name and not actor.is_admin:
+                raise PermissionDenied(f"Task {task_id} is claimed by '{ht.claimed_by}'; only they or an admin "
+                                       "can release it.")
+            session.execute(update(HumanTask).where(HumanTask.id == task_id).values(claimed_by=None, claimed_at=None))
+            self._record(session, case, now=now, actor=actor.name, event="task_released",
+                         payload={"task": ht.task_id, "bpmn_id": ht.bpmn_id, "human_task": ht.id,
+                                  "claimed_by": ht.claimed_by})
+        finally:
+            self.cases.put_back(case)
+        return self._human(session, task_id)
+
+    def complete(self, session: Session, task_id: int, data: Mapping[str, Any] | None = None, *,
+                 actor: Actor, now: datetime) -> HumanTask:
+        """Complete a claimed task with data (only its claimer), then run the case until it waits."""
+        actor.require_writer()
+        data = dict(check_data({} if data is None else data))
+        ht, case = self._locked_human(session, task_id)
+        if ht.state != "ready":
+            self.cases.put_back(case)
+            raise TaskNotReady(f"Task {task_id} '{ht.name}' is already {ht.state}.")
+        if ht.claimed_by is None:
+            self.cases.put_back(case)
+            raise TaskNotClaimed(f"Task {task_id} '{ht.name}' must be claimed before it is completed: "
+                                 f"`shanyu claim {task_id} --as {actor.name}`.")
+        if ht.claimed_by != actor.name:
+            self.cases.put_back(case)
+            raise PermissionDenied(f"Task {task_id} '{ht.name}' is claimed by '{ht.claimed_by}'; only they can complete it.")
+        if self.validate is not None:
+            data = self.validate(session, ht.form, data)
+        task = case.workflow.get_task_from_id(UUID(ht.task_id))
+        if task is None or task.state != TaskState.READY:
+            raise TaskNotReady(f"Task {task_id} '{ht.name}' is no longer ready in its case.")
+        path = path_of(task)
+        outgoing: list[_Outgoing] = []
+        with self._step(case, now) as log:
+            task.set_data(**data)
+            task.run()
+            case.workflow.do_engine_steps()
+        self._commit(session, case, now=now, actor=actor.name, event="task_completed",
+                     payload={"task": path, "bpmn_id": ht.bpmn_id, "human_task": ht.id, "data": data},
+                     log=log, outgoing=outgoing, completed_by=actor.name)
+        self._route(session, outgoing, now=now)
+        return self._human(session, task_id)
+
+    @staticmethod
+    def _why_not(actor: Actor, ht: HumanTask) -> str:
+        if ht.role is not None and ht.role not in actor.roles:
+            return (f"Task {ht.id} '{ht.name}' belongs to role '{ht.role}'; user '{actor.name}' has "
+                    f"{', '.join(sorted(actor.roles)) or 'no roles'}.")
+        return (f"Task {ht.id} '{ht.name}' belongs to district {ht.district}; user '{actor.name}' works for "
+                f"district {actor.district}.")
+
+    # -- messages ------------------------------------------------------------------------------
+    def message(self, session: Session, name: str, keys: Mapping[str, Any] | None = None,
+                data: Mapping[str, Any] | None = None, *, actor: Actor, now: datetime) -> list[int]:
+        """Deliver message ``name`` to every case waiting for it whose correlation values match
+        ``keys``, or start the processes it starts; returns the instance ids reached."""
+        actor.require_writer()
+        payload = dict(check_data({} if data is None else data, what="Message data"))
+        text_keys = {str(k): _key_text(v) for k, v in (keys or {}).items()}
+        reached = self._deliver(session, _Outgoing(name, text_keys, payload, None), actor=actor.name, now=now)
+        if not reached:
+            shown = ", ".join(f"{k}={v}" for k, v in sorted(text_keys.items())) or "no keys"
+            raise MessageNotDelivered(f"No case is waiting for message '{name}' with {shown}, and no process "
+                                      "starts with it. Nothing was changed.", message_name=name)
+        return reached
+
+    def _deliver(self, session: Session, msg: _Outgoing, *, actor: str, now: datetime) -> list[int]:
+        subs = session.execute(
+            select(MessageSubscription.instance_id, MessageSubscription.task_id, MessageSubscription.keys)
+            .where(MessageSubscription.message_name == msg.name).order_by(MessageSubscription.id)
+        ).all()
+        reached: list[int] = []
+        outgoing: list[_Outgoing] = []
+        for instance_id, task_id, keys_text in subs:
+            wanted = json.loads(keys_text)
+            if instance_id in reached or any(msg.keys.get(k) != v for k, v in wanted.items()):
+                continue
+            case = self.cases.lock(session, instance_id)
+            task = case.workflow.get_task_from_id(UUID(task_id))
+            if task is None or task.state != TaskState.WAITING:
+                self.cases.put_back(case)
+                continue
+            self._catch(session, case, task, msg, actor=actor, now=now, outgoing=outgoing)
+            reached.append(instance_id)
+        if not reached:
+            for pv in self._message_starters(session, msg.name):
+                case = self._create(session, pv, msg.keys.get("district"), {}, actor=Actor(actor), now=now,
+                                    outgoing=outgoing, extra={"started_by_message": msg.name})
+                start = next((t for t in case.workflow.get_tasks(state=TaskState.WAITING)
+                              if isinstance(getattr(t.task_spec, "event_definition", None), MessageEventDefinition)
+                              and t.task_spec.event_definition.name == msg.name), None)
+                if start is not None:
+                    case = self.cases.lock(session, case.id)
+                    self._catch(session, case, case.workflow.get_task_from_id(start.id), msg, actor=actor,
+                                now=now, outgoing=outgoing)
+                reached.append(case.id)
+        self._route(session, outgoing, now=now)
+        return reached
+
+    def _catch(self, session: Session, case: Case, task: Any, msg: _Outgoing, *, actor: str, now: datetime,
+               outgoing: list[_Outgoing]) -> None:
+        path = path_of(task)
+        payload = {**msg.keys, **msg.payload}
+        with self._step(case, now) as log:
+            event = BpmnEvent(task.task_spec.event_definition, payload=payload, correlations={})
+            task.task_spec.catch(task, event)
+            task.task_spec._update(task)
+            case.workflow.do_engine_steps()
+        self._commit(session, case, now=now, actor=actor, event="message_delivered",
+                     payload={"task": path, "message": msg.name, "keys": msg.keys, "data": msg.payload,
+                              "from_instance": msg.source}, log=log, outgoing=outgoing)
+
+    def _message_starters(self, session: Session, name: str) -> list[ProcessVersion]:
+        latest = select(ProcessVersion.process_id, func.max(ProcessVersion.version).label("v")) \
+            .group_by(ProcessVersion.process_id).subquery()
+        versions = session.execute(select(ProcessVersion).join(
+            latest, (ProcessVersion.process_id == latest.c.process_id) & (ProcessVersion.version == latest.c.v)
+        )).scalars().all()
+        found = []
+        for pv in versions:
+            spec, _subs = self.cases.specs_for(session, pv.id)
+            for ts in getattr(spec, "bpmn_start_events", None) or []:
+                definition = getattr(ts, "event_definition", None)
+                if isinstance(definition, MessageEventDefinition) and definition.name == name:
+                    found.append(pv)
+                    break
+        return found
+
+    def _route(self, session: Session, outgoing: list[_Outgoing], *, now: datetime) -> None:
+        """Deliver messages thrown by cases; keep those nobody waits for until someone does."""
+        count = 0
+        while outgoing:
+            msg = outgoing.pop(0)
+            count += 1
+            if count > MAX_DELIVERIES:
+                raise WorkflowFailed(f"More than {MAX_DELIVERIES} messages were exchanged in one action; "
+                                     "the diagrams probably send messages in a loop. Nothing was saved.")
+            actor = f"message:{msg.source}" if msg.source is not None else "message"
+            if not self._deliver(session, msg, actor=actor, now=now):
+                session.add(PendingMessage(message_name=msg.name, keys=canonical_json(msg.keys),
+                                           payload=canonical_json(msg.payload), sent_at=now, sent_by=actor,
+                                           source_instance_id=msg.source))
+                session.flush()
+
+    def _deliver_pending(self, session: Session, case: Case, *, now: datetime, outgoing: list[_Outgoing]) -> None:
+        """A case that starts waiting for a message receives one that was sent before it waited."""
+        for _tid, (_sid, name, keys_text) in list(case.open_subs.items()):
+            wanted = json.loads(keys_text)
+            for pm in session.execute(select(PendingMessage).where(
+                    PendingMessage.message_name == name, PendingMessage.delivered_to.is_(None))
+                    .order_by(PendingMessage.id)).scalars():
+                keys = json.loads(pm.keys)
+                if all(keys.get(k) == v for k, v in wanted.items()):
+                    pm.delivered_to, pm.delivered_at = case.id, now
+                    session.flush()
+                    outgoing.append(_Outgoing(name, keys, json.loads(pm.payload), pm.source_instance_id))
+                    return
+
+    # -- timers --------------------------------------------------------------------------------
+    def fire_timers(self, session: Session, instance_id: int, *, now: datetime) -> int:
+        """Fire every timer of one case that is due at ``now``; returns how many fired. Firing again
+        fires nothing and records nothing."""
+        case = self.cases.lock(session, instance_id)
+        before = {tid: due for tid, (_id, due) in case.open_timers.items()}
+        if not any(due < now for due in before.values()):
+            self.cases.put_back(case)
+            return 0
+        outgoing: list[_Outgoing] = []
+        with self._step(case, now) as log:
+            case.workflow.refresh_timers()
+            case.workflow.do_engine_steps()
+        fired = []
+        for tid, due in sorted(before.items(), key=lambda item: item[1]):
+            task = case.workflow.get_task_from_id(UUID(tid))
+            if task is None or task.state != TaskState.WAITING:
+                fired.append({"task": tid, "bpmn_id": task.task_spec.bpmn_id if task else None,
+                              "due": due.isoformat()})
+        self._commit(session, case, now=now, actor="scheduler", event="timer_fired",
+                     payload={"timers": fired, "fired_at": now.isoformat()}, log=log, outgoing=outgoing)
+        self._route(session, outgoing, now=now)
+        return len(fired)
+
+    # -- shared plumbing -----------------------------------------------------------------------
+    @contextmanager
+    def _step(self, case: Case, now: datetime) -> Iterator[StepLog]:
+        log = StepLog()
+        try:
+            with timeshim.at(now), self.script_engine.recording(log):
+                yield log
+        except ShanyuError:
+            raise
+        except SpiffWorkflowException as exc:
+            inner = getattr(exc, "exception", None) or exc.__cause__
+            if isinstance(inner, ShanyuError):
+                raise inner from exc
+            raise WorkflowFailed(f"Case {case.id} could not proceed: {exc}. Nothing was saved.",
+                                 instance_id=case.id) from exc
+        except Exception as exc:
+            raise WorkflowFailed(f"Case {case.id} could not proceed: {type(exc).__name__}: {exc}. Nothing was saved.",
+                                 instance_id=case.id) from exc
+
+    def _commit(self, session: Session, case: Case, *, now: datetime, actor: str, event: str,
+                payload: dict[str, Any], log: StepLog, outgoing: list[_Outgoing],
+                completed_by: str | None = None) -> None:
+        """Projections, changed rows, one history event, the row's version; then back to the cache."""
+        projections.sync(session, case, now, completed_by=completed_by)
+        thrown = []
+        for ev in case.workflow.get_events():
+            definition = ev.event_definition
+            if isinstance(definition, MessageEventDefinition):
+                keys = {prop: _key_text(value) for group in (ev.correlations or {}).values()
+                        for prop, value in (group or {}).items()}
+                body = ev.payload if isinstance(ev.payload, dict) else {"payload": ev.payload}
+                outgoing.append(_Outgoing(definition.name, keys, body, case.id))
+                thrown.append({"message": definition.name, "keys": keys})
+        if log.handler_results:
+            payload = {**payload, "handler_results": log.handler_results}
+        if thrown:
+            payload = {**payload, "messages_sent": thrown}
+        changes = collect_changes(case.loaded)
+        digest = state_digest(case.loaded)
+        head = append_event(session, case.id, case.head, type_=event, at=now, actor=actor, payload=payload,
+                            state_digest=digest)
+        status = "completed" if case.workflow.is_completed() else "running"
+        self.cases.save(session, case, changes, now=now, head=head, status=status)
+        self._deliver_pending(session, case, now=now, outgoing=outgoing)
+        self.cases.put_back(case)
+
+    def _record(self, session: Session, case: Case, *, now: datetime, actor: str, event: str,
+                payload: dict[str, Any]) -> None:
+        """An event that changes no workflow state (claim, release): the digest stays the same."""
+        digest = state_digest(case.loaded)
+        head = append_event(session, case.id, case.head, type_=event, at=now, actor=actor, payload=payload,
+                            state_digest=digest)
+        self.cases.bump(session, case, now=now, head=head)

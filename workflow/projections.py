@@ -1,0 +1,180 @@
+"""Projections kept by every command: the inbox (``human_task``), ``timer`` and message waits.
+
+``sync(session, case, now)`` compares what the workflow has ready or waiting with what the case
+knows to be stored (``Case.open_*``), and writes only the difference, in the command's transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from .cases import Case
+from .errors import WorkflowFailed
+from .state import all_workflows, canonical_json
+from .store import HumanTask, LaneRole, MessageSubscription, Timer
+
+
+def task_name(task: Task) -> str:
+    spec = task.task_spec
+    return str(getattr(spec, "bpmn_name", None) or getattr(spec, "bpmn_id", None) or spec.name)
+
+
+def task_form(task: Task) -> str | None:
+    ext = getattr(task.task_spec, "extensions", None) or {}
+    props = ext.get("properties") or {}
+    form = props.get("form") or props.get("formJsonSchemaFilename")
+    return str(form) if form else None
+
+
+def timer_due(task: Task) -> datetime | None:
+    """When a waiting timer task falls due (UTC), from the value SpiffWorkflow computed."""
+    definition = task.task_spec.event_definition
+    value = task._get_internal_data("event_value")
+    if value is None:
+        return None
+    if isinstance(definition, CycleTimerEventDefinition):
+        if not isinstance(value, dict) or value.get("cycles") == 0:
+            return None
+        value = value["next"]
+    if isinstance(value, str) and value.upper().startswith("P"):
+        return None
+    due: datetime = TimerEventDefinition.get_datetime(value) if isinstance(value, str) else value
+    return due.astimezone(UTC)
+
+
+def task_due(task: Task) -> datetime | None:
+    """A user task's due time: its earliest interrupting boundary timer, if any."""
+    parent = task.parent
+    if parent is None or not isinstance(parent.task_spec, BoundaryEventSplit):
+        return None
+    dues = []
+    for sibling in parent.children:
+        spec = sibling.task_spec
+        if sibling is task or not getattr(spec, "cancel_activity", False):
+            continue
+        if isinstance(getattr(spec, "event_definition", None), TimerEventDefinition) and sibling.state == TaskState.WAITING:
+            due = timer_due(sibling)
+            if due is not None:
+                dues.append(due)
+    return min(dues) if dues else None
+
+
+def subscription_keys(task: Task) -> dict[str, Any]:
+    """The correlation values a waiting message task answers to, evaluated on its data."""
+    definition = task.task_spec.event_definition
+    keys: dict[str, Any] = {}
+    engine = task.workflow.script_engine
+    props = getattr(definition, "process_correlations", None) or getattr(definition, "correlation_properties", None)
+    for prop in props or []:
+        try:
+            keys[prop.name] = engine.environment.evaluate(prop.retrieval_expression, task.data)
+        except Exception as exc:  # the case would wait for a message it can never be matched to
+            raise WorkflowFailed(
+                f"Task '{task_name(task)}' waits for message '{definition.name}' correlated by "
+                f"'{prop.name}', but '{prop.retrieval_expression}' cannot be evaluated on the case data: {exc}"
+            ) from exc
+    return keys
+
+
+def _role_for(session: Session, lane: str | None) -> str | None:
+    if lane is None:
+        return None
+    mapped = session.execute(select(LaneRole.role).where(LaneRole.lane == lane)).scalar()
+    return mapped or lane
+
+
+def sync(session: Session, case: Case, now: datetime, *, completed_by: str | None = None) -> None:
+    ready: dict[str, Task] = {}
+    timers: dict[str, tuple[Task, datetime]] = {}
+    waits: dict[str, Task] = {}
+    for _key, wf in all_workflows(case.workflow):
+        for task in wf.tasks.values():
+            state = task._state
+            if state == TaskState.READY and task.task_spec.manual:
+                ready[str(task.id)] = task
+            elif state == TaskState.WAITING:
+                definition = getattr(task.task_spec, "event_definition", None)
+                if isinstance(definition, TimerEventDefinition):
+                    due = timer_due(task)
+                    if due is not None:
+                        timers[str(task.id)] = (task, due)
+                elif isinstance(definition, MessageEventDefinition):
+                    waits[str(task.id)] = task
+    _sync_human(session, case, now, ready, completed_by)
+    _sync_timers(session, case, now, timers)
+    _sync_waits(session, case, waits)
+
+
+def _sync_human(session: Session, case: Case, now: datetime, ready: dict[str, Task], completed_by: str | None) -> None:
+    for tid in [t for t in case.open_human if t not in ready]:
+        hid = case.open_human.pop(tid)
+        task = case.workflow.get_task_from_id(_uuid(tid))
+        done = task is not None and task.state == TaskState.COMPLETED
+        session.execute(update(HumanTask).where(HumanTask.id == hid).values(
+            state="completed" if done else "cancelled", completed_at=now,
+            completed_by=completed_by if done else None))
+    for tid, task in ready.items():
+        if tid in case.open_human:
+            continue
+        lane = getattr(task.task_spec, "lane", None)
+        result = session.execute(insert(HumanTask).values(
+            instance_id=case.id, task_id=tid, process_id=case.process_id, bpmn_id=task.task_spec.bpmn_id,
+            name=task_name(task), lane=lane, role=_role_for(session, lane), district=case.district,
+            form=task_form(task), due_at=task_due(task), state="ready", created_at=now,
+        ))
+        case.open_human[tid] = int(result.inserted_primary_key[0])  # type: ignore[index]
+
+
+def _sync_timers(session: Session, case: Case, now: datetime, timers: dict[str, tuple[Task, datetime]]) -> None:
+    for tid in [t for t in case.open_timers if t not in timers]:
+        tmid, _due = case.open_timers.pop(tid)
+        task = case.workflow.get_task_from_id(_uuid(tid))
+        fired = task is not None and task.state == TaskState.COMPLETED
+        session.execute(update(Timer).where(Timer.id == tmid).values(
+            state="fired" if fired else "cancelled", fired_at=now if fired else None))
+    for tid, (task, due) in timers.items():
+        known = case.open_timers.get(tid)
+        if known is None:
+            result = session.execute(insert(Timer).values(
+                instance_id=case.id, task_id=tid, bpmn_id=task.task_spec.bpmn_id, name=task_name(task),
+                due_at=due, state="waiting"))
+            case.open_timers[tid] = (int(result.inserted_primary_key[0]), due)  # type: ignore[index]
+        elif known[1] != due:  # a cycle timer moved on to its next occurrence
+            session.execute(update(Timer).where(Timer.id == known[0]).values(due_at=due))
+            case.open_timers[tid] = (known[0], due)
+
+
+def _sync_waits(session: Session, case: Case, waits: dict[str, Task]) -> None:
+    gone = [t for t in case.open_subs if t not in waits]
+    if gone:
+        session.execute(delete(MessageSubscription).where(MessageSubscription.id.in_([case.open_subs[t][0] for t in gone])))
+        for tid in gone:
+            del case.open_subs[tid]
+    for tid, task in waits.items():
+        if tid in case.open_subs:
+            continue
+        name = task.task_spec.event_definition.name
+        keys = canonical_json({k: _key_text(v) for k, v in subscription_keys(task).items()})
+        result = session.execute(insert(MessageSubscription).values(
+            instance_id=case.id, task_id=tid, message_name=name, keys=keys))
+        case.open_subs[tid] = (int(result.inserted_primary_key[0]), name, keys)  # type: ignore[index]
+
+
+def _key_text(value: Any) -> str:
+    """Correlation values compare as text, so ``--key district=310101`` matches an int or a str."""
+    return value if isinstance(value, str) else canonical_json(value)
+
+
+def _uuid(text: str) -> Any:
+    from uuid import UUID
+
+    return UUID(text)

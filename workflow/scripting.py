@@ -1,0 +1,74 @@
+"""The script engine cases run with: the sandbox, plus service tasks routed to registered handlers.
+
+Every handler call made during a step is logged (task path, operation, parameters, result) in the
+step's ``StepLog``, which the engine writes into the step's history event. When a case is replayed,
+``replaying(results)`` makes service tasks return the recorded results instead of calling handlers:
+side effects are never repeated, and replay is deterministic.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+from handlers.registry import HandlerRegistry, UnknownHandler
+
+from .errors import WorkflowFailed
+from .sandbox import SandboxEnvironment, SandboxScriptEngine
+from .state import path_of
+
+
+@dataclass
+class StepLog:
+    handler_results: list[dict[str, Any]] = field(default_factory=list)
+    replay: list[dict[str, Any]] | None = None  # recorded results to hand back, in order
+
+
+_LOG: ContextVar[StepLog | None] = ContextVar("shanyu_step_log", default=None)
+
+
+class EngineScriptEngine(SandboxScriptEngine):  # type: ignore[misc]
+    def __init__(self, handlers: HandlerRegistry, functions: Mapping[str, Callable[..., Any]]) -> None:
+        super().__init__(environment=SandboxEnvironment(functions))
+        self.handlers = handlers
+
+    @contextmanager
+    def recording(self, log: StepLog) -> Iterator[StepLog]:
+        token = _LOG.set(log)
+        try:
+            yield log
+        finally:
+            _LOG.reset(token)
+
+    def call_service(self, task: Any, operation_name: str = "", operation_params: Mapping[str, Any] | None = None,
+                     **_kwargs: Any) -> str:
+        log = _LOG.get()
+        params = {name: (spec.get("value") if isinstance(spec, dict) else spec)
+                  for name, spec in (operation_params or {}).items()}
+        path = path_of(task)
+        if log is not None and log.replay is not None:
+            if not log.replay:
+                raise WorkflowFailed(f"Replay: the history records no result for service task at {path} "
+                                     f"({operation_name}).")
+            recorded = log.replay.pop(0)
+            if recorded.get("operation") != operation_name or recorded.get("task") != path:
+                raise WorkflowFailed(f"Replay: expected service call {recorded.get('operation')} at "
+                                     f"{recorded.get('task')}, but the case called {operation_name} at {path}.")
+            result = recorded.get("result")
+        else:
+            try:
+                result = self.handlers.call(operation_name, params)
+            except UnknownHandler as exc:
+                raise WorkflowFailed(str(exc)) from exc
+            try:
+                json.dumps(result)
+            except (TypeError, ValueError) as exc:
+                raise WorkflowFailed(f"Handler {operation_name!r} returned a result that is not JSON: {exc}") from exc
+        if log is not None:
+            log.handler_results.append({"task": path, "operation": operation_name, "params": params,
+                                        "result": result})
+        return json.dumps(result)

@@ -1,0 +1,318 @@
+"""A case's workflow state: stored as one row per task, written by difference, digested canonically.
+
+Layout. The SpiffWorkflow serializer writes a whole workflow (spec included) as one document; a
+step would then cost a full re-serialization. We keep the spec out (it is pinned by the process
+version) and store one ``task_row`` per task: a small JSON ``body`` (parent, children, state, spec
+name, internal data, ...) and a ``data_hash`` pointing to the task's data in the content-addressed
+``data_blob`` table. Workflow-level fields (data, correlations, subprocess headers) live in the
+instance row's ``meta``. After a step, only rows whose task changed are written.
+
+Change detection. A finished task (completed, cancelled, error) is treated as immutable once its
+row is written; its fingerprint (state, last state change, children) tells whether it changed
+again. Tasks that are still active (waiting, ready, started) are re-serialized every step and
+compared by text, which is cheap because they are few.
+
+Digest. ``state_digest`` hashes the task tree in depth-first order, each task contributing its
+spec name, state, data and internal data, so it does not depend on the random task UUIDs (internal
+data that mentions task UUIDs is rewritten to tree paths). ``last_state_change`` is left out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.util.subworkflow import BpmnSubWorkflow
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
+
+REGISTRY: Any = BpmnWorkflowSerializer.configure(SPIFF_CONFIG)
+
+_ACTIVE = TaskState.WAITING | TaskState.READY | TaskState.STARTED | TaskState.ERROR
+_UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def canonical_json(value: Any) -> str:
+    """The one JSON text used wherever something is hashed."""
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def data_to_json(data: dict[str, Any]) -> str:
+    return canonical_json(REGISTRY.convert(REGISTRY.clean(data)))
+
+
+def data_from_json(text: str) -> Any:
+    return REGISTRY.restore(json.loads(text))
+
+
+@dataclass(slots=True)
+class SavedTask:
+    """What was last written for one task, so the next save can skip it when unchanged."""
+
+    fingerprint: tuple[Any, ...]
+    body: str
+    data_hash: str
+    record_hash: str | None  # None: recompute (internal data refers to other tasks)
+
+
+@dataclass
+class Changes:
+    """What a save must write: changed rows, new data blobs, deleted tasks, and the new meta."""
+
+    rows: dict[str, tuple[str, str]] = field(default_factory=dict)  # task id -> (body, data hash)
+    blobs: dict[str, str] = field(default_factory=dict)  # data hash -> JSON text
+    deleted: list[str] = field(default_factory=list)
+    meta: str | None = None
+
+
+@dataclass
+class LoadedCase:
+    """A workflow object together with what is known to be stored for it."""
+
+    workflow: BpmnWorkflow
+    saved: dict[UUID, SavedTask] = field(default_factory=dict)
+    meta: str = ""
+
+
+def _fingerprint(task: Task) -> tuple[Any, ...]:
+    return (task._state, task.last_state_change, task.triggered, len(task._children),
+            task._children[-1] if task._children else None)
+
+
+def all_workflows(workflow: BpmnWorkflow) -> Iterator[tuple[str, Any]]:
+    """The top workflow (key "") and its subprocesses (key = parent task id)."""
+    yield "", workflow
+    for parent_id, sub in workflow.subprocesses.items():
+        yield str(parent_id), sub
+
+
+def _task_body(task: Task, wf_key: str) -> str:
+    return canonical_json({
+        "w": wf_key,
+        "p": str(task._parent) if task._parent is not None else None,
+        "c": [str(c) for c in task._children],
+        "t": task.last_state_change,
+        "s": task._state,
+        "spec": task.task_spec.name,
+        "tr": task.triggered,
+        "i": REGISTRY.convert(task.internal_data),
+    })
+
+
+def _record_hash(task: Task, data_hash: str, paths: Callable[[], dict[str, str]]) -> tuple[str, bool]:
+    """Hash of one task for the digest; second value: whether it may be cached."""
+    internal = canonical_json(REGISTRY.convert(task.internal_data))
+    cacheable = True
+    if _UUID_RE.search(internal):
+        cacheable = False  # the paths it refers to may shift; never cache
+        known = paths()
+        internal = _UUID_RE.sub(lambda m: "@" + known.get(m.group(0), "?"), internal)
+    text = f"{task.task_spec.name}|{task._state}|{int(task.triggered)}|{data_hash}|{internal}"
+    return sha256(text), cacheable
+
+
+def _meta(workflow: BpmnWorkflow) -> dict[str, Any]:
+    def header(wf: Any) -> dict[str, Any]:
+        return {
+            "data": REGISTRY.convert(REGISTRY.clean(wf.data)),
+            "correlations": REGISTRY.convert(wf.correlations),
+            "success": wf.success,
+            "completed": wf.completed,
+            "last_task": str(wf.last_task.id) if wf.last_task is not None else None,
+            "root": str(wf.task_tree.id),
+        }
+
+    subs = {}
+    for key, sub in all_workflows(workflow):
+        if key:
+            subs[key] = {**header(sub), "spec": sub.spec.name}
+    return {**header(workflow), "subprocesses": subs}
+
+
+def collect_changes(case: LoadedCase) -> Changes:
+    """Compare the workflow with what was saved; update ``case.saved`` to the new state."""
+    changes = Changes()
+    seen: set[UUID] = set()
+    saved = case.saved
+    for wf_key, wf in all_workflows(case.workflow):
+        for tid, task in wf.tasks.items():
+            seen.add(tid)
+            fp = _fingerprint(task)
+            old = saved.get(tid)
+            if old is not None and old.fingerprint == fp and not task._state & _ACTIVE:
+                continue
+            data_json = data_to_json(task.data)
+            data_hash = sha256(data_json)
+            body = _task_body(task, wf_key)
+            if old is not None and old.body == body and old.data_hash == data_hash:
+                old.fingerprint = fp
+                continue
+            changes.rows[str(tid)] = (body, data_hash)
+            changes.blobs.setdefault(data_hash, data_json)
+            saved[tid] = SavedTask(fp, body, data_hash, None)
+    for tid in [t for t in saved if t not in seen]:
+        del saved[tid]
+        changes.deleted.append(str(tid))
+    meta = canonical_json(_meta(case.workflow))
+    if meta != case.meta:
+        changes.meta = meta
+        case.meta = meta
+    return changes
+
+
+def restore(spec: Any, subprocess_specs: dict[str, Any], meta_text: str,
+            rows: list[tuple[str, str, str]], blobs: dict[str, str], script_engine: Any) -> LoadedCase:
+    """Rebuild a workflow from its stored rows: (task id, body, data hash) and data blobs."""
+    meta = json.loads(meta_text)
+    workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=script_engine, deserializing=True)
+    case = LoadedCase(workflow, {}, meta_text)
+    by_wf: dict[str, list[tuple[UUID, dict[str, Any], str, str]]] = {}
+    for tid, body_text, data_hash in rows:
+        body = json.loads(body_text)
+        by_wf.setdefault(body["w"], []).append((UUID(tid), body, body_text, data_hash))
+
+    def fill(wf: Any, key: str) -> None:
+        for tid, body, body_text, data_hash in by_wf.get(key, []):
+            task_spec = wf.spec.task_specs[body["spec"]]
+            task = Task(wf, task_spec, state=body["s"], id=tid)
+            task._parent = UUID(body["p"]) if body["p"] else None
+            task._children = [UUID(c) for c in body["c"]]
+            task.last_state_change = body["t"]
+            task.triggered = body["tr"]
+            task.internal_data = REGISTRY.restore(body["i"])
+            task.data = data_from_json(blobs[data_hash])
+            if isinstance(task_spec, CatchingEvent) and task.has_state(TaskState.WAITING):
+                workflow.event_manager.add_task(task)
+            case.saved[tid] = SavedTask(_fingerprint(task), body_text, data_hash, None)
+
+    def header(wf: Any, h: dict[str, Any]) -> None:
+        wf.task_tree = wf.tasks[UUID(h["root"])]
+        wf.data = REGISTRY.restore(h["data"])
+        wf.correlations = REGISTRY.restore(h["correlations"])
+        wf.success = h["success"]
+        wf.completed = h["completed"]
+        wf.last_task = wf.tasks.get(UUID(h["last_task"])) if h["last_task"] else None
+
+    fill(workflow, "")
+    header(workflow, meta)
+    pending = dict(meta["subprocesses"])
+    while pending:
+        progressed = False
+        for key, h in list(pending.items()):
+            parent = workflow.get_task_from_id(UUID(key))
+            if parent is None:
+                continue
+            sub = BpmnSubWorkflow(subprocess_specs[h["spec"]], parent.id, workflow, deserializing=True)
+            fill(sub, key)
+            header(sub, h)
+            workflow.subprocesses[parent.id] = sub
+            sub.completed_event.connect(parent.task_spec._on_subworkflow_completed, parent)
+            del pending[key]
+            progressed = True
+        if not progressed:
+            raise ValueError(f"stored subprocesses without a parent task: {sorted(pending)}")
+    return case
+
+
+def task_paths(workflow: BpmnWorkflow) -> dict[str, str]:
+    """Map every task id (str) to its tree path: child indices from the root, '/'-joined,
+    prefixed by the parent task's path for subprocesses (``0/1>0/2``)."""
+    paths: dict[str, str] = {}
+    for key, wf in all_workflows(workflow):
+        prefix = (paths.get(key, "?") + ">") if key else ""
+        stack: list[tuple[Task, str]] = [(wf.task_tree, prefix + "0")]
+        while stack:
+            task, path = stack.pop()
+            paths[str(task.id)] = path
+            for i, child_id in enumerate(task._children):
+                child = wf.tasks.get(child_id)
+                if child is not None:
+                    stack.append((child, f"{path}/{i}"))
+    return paths
+
+
+def path_of(task: Task) -> str:
+    """The tree path of one task (see ``task_paths``), found by walking up its parents."""
+    parts: list[str] = []
+    current = task
+    while current.parent is not None:
+        parent = current.parent
+        parts.append(str(parent._children.index(current.id)))
+        current = parent
+    own = "/".join(["0", *reversed(parts)])
+    wf = task.workflow
+    if isinstance(wf, BpmnSubWorkflow):
+        return path_of(wf.top_workflow.get_task_from_id(wf.parent_task_id)) + ">" + own
+    return own
+
+
+def find_by_path(workflow: BpmnWorkflow, path: str) -> Task | None:
+    """Inverse of ``path_of``."""
+    wf: Any = workflow
+    task: Task | None = None
+    for depth, part in enumerate(path.split(">")):
+        if depth:
+            if task is None or task.id not in workflow.subprocesses:
+                return None
+            wf = workflow.subprocesses[task.id]
+        indices = part.split("/")
+        task = wf.task_tree
+        for index in indices[1:]:
+            assert task is not None
+            i = int(index)
+            if i >= len(task._children):
+                return None
+            task = wf.tasks.get(task._children[i])
+    return task
+
+
+def state_digest(case: LoadedCase) -> str:
+    """A digest of the case state that replay must reproduce; independent of task UUIDs.
+
+    Call after ``collect_changes`` so that the saved data hashes are current.
+    """
+    workflow = case.workflow
+    cache: dict[str, dict[str, str]] = {}
+
+    def paths() -> dict[str, str]:
+        if "all" not in cache:
+            cache["all"] = task_paths(workflow)
+        return cache["all"]
+
+    lines: list[str] = []
+    for key, wf in all_workflows(workflow):
+        lines.append("#sub:" + path_of(workflow.get_task_from_id(UUID(key))) if key else "#top")
+        stack: list[Task] = [wf.task_tree]
+        while stack:
+            task = stack.pop()
+            saved = case.saved.get(task.id)
+            record = saved.record_hash if saved is not None else None
+            if record is None:
+                data_hash = saved.data_hash if saved is not None else sha256(data_to_json(task.data))
+                record, cacheable = _record_hash(task, data_hash, paths)
+                if cacheable and saved is not None and not task._state & _ACTIVE:
+                    saved.record_hash = record
+            lines.append(f"{record}:{len(task._children)}")
+            stack.extend(wf.tasks[c] for c in reversed(task._children) if c in wf.tasks)
+    for _key, wf in all_workflows(workflow):
+        lines.append(canonical_json({
+            "data": REGISTRY.convert(REGISTRY.clean(wf.data)),
+            "correlations": REGISTRY.convert(wf.correlations),
+            "success": wf.success,
+            "completed": wf.completed,
+            "last_task": path_of(wf.last_task) if wf.last_task is not None else None,
+        }))
+    return sha256("\n".join(lines))

@@ -1,0 +1,107 @@
+"""Users, roles and the ``Actor`` every command acts as.
+
+A user has roles and, for district staff, a district. A lane's name is the role whose members may
+claim its tasks (``lane_role`` maps it otherwise). District users see and act only within their
+district; users without a district (municipal staff) act in every district. ``admin`` may do
+anything; ``auditor`` reads everything and changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from .errors import InvalidData, NotFound, PermissionDenied
+from .store import LaneRole, User, UserRole
+
+ADMIN = "admin"
+AUDITOR = "auditor"
+
+
+@dataclass(frozen=True)
+class Actor:
+    name: str
+    roles: frozenset[str] = field(default_factory=frozenset)
+    district: str | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return ADMIN in self.roles
+
+    def may_act_in(self, district: str | None) -> bool:
+        return self.is_admin or self.district is None or district is None or self.district == district
+
+    def may_work_on(self, role: str | None, district: str | None) -> bool:
+        if self.is_admin:
+            return True
+        return (role is None or role in self.roles) and self.may_act_in(district)
+
+    def require_writer(self) -> None:
+        if self.roles and self.roles <= {AUDITOR}:
+            raise PermissionDenied(f"User '{self.name}' is an auditor: auditors read cases and change nothing.")
+
+
+SYSTEM = Actor("system", frozenset({ADMIN}))
+
+
+def hash_password(password: str) -> str:
+    salt = secrets.token_hex(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt.encode(), n=2**14, r=8, p=1).hex()
+    return f"scrypt${salt}${digest}"
+
+
+def check_password(stored: str | None, password: str) -> bool:
+    if not stored or not stored.startswith("scrypt$"):
+        return False
+    _, salt, digest = stored.split("$", 2)
+    candidate = hashlib.scrypt(password.encode(), salt=salt.encode(), n=2**14, r=8, p=1).hex()
+    return hmac.compare_digest(candidate, digest)
+
+
+def add_user(session: Session, name: str, roles: list[str], *, district: str | None = None,
+             password: str | None = None, display_name: str = "", now: datetime) -> Actor:
+    """Create a user, or update the roles, district and password of an existing one."""
+    name = name.strip()
+    if not name or len(name) > 100 or any(c.isspace() for c in name):
+        raise InvalidData("A user name must be 1–100 characters without spaces.")
+    if not roles:
+        raise InvalidData(f"Give user '{name}' at least one role (--role).")
+    user = session.execute(select(User).where(User.name == name)).scalar_one_or_none()
+    if user is None:
+        user = User(name=name, created_at=now)
+        session.add(user)
+    user.district = district
+    user.display_name = display_name or user.display_name or name
+    if password is not None:
+        if len(password) < 8:
+            raise InvalidData("A password must have at least 8 characters.")
+        user.password_hash = hash_password(password)
+    session.flush()
+    session.execute(delete(UserRole).where(UserRole.user_id == user.id))
+    for role in sorted(set(roles)):
+        session.add(UserRole(user_id=user.id, role=role))
+    session.flush()
+    return Actor(name, frozenset(roles), district)
+
+
+def load_actor(session: Session, name: str) -> Actor:
+    row = session.execute(select(User.id, User.district).where(User.name == name)).first()
+    if row is None:
+        raise NotFound(f"There is no user '{name}'. Create one with `shanyu user add {name} --role ROLE`.")
+    roles = session.execute(select(UserRole.role).where(UserRole.user_id == row[0])).scalars().all()
+    return Actor(name, frozenset(roles), row[1])
+
+
+def map_lane(session: Session, lane: str, role: str) -> None:
+    existing = session.get(LaneRole, lane)
+    if existing is None:
+        session.add(LaneRole(lane=lane, role=role))
+    else:
+        existing.role = role
+    session.flush()
