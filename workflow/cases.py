@@ -18,10 +18,11 @@ import threading
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -30,6 +31,38 @@ from .errors import ConcurrentModification, NotFound
 from .history import ChainHead
 from .state import Changes, LoadedCase, restore
 from .store import Bundle, DataBlob, HumanTask, Instance, MessageSubscription, ProcessVersion, TaskRow, Timer
+
+INSTANCE = Instance.__table__
+HUMAN = HumanTask.__table__
+TASK_ROW = TaskRow.__table__
+BLOB = DataBlob.__table__
+_INSTANCE_COLUMNS = [INSTANCE.c[name] for name in (
+    "id", "process_id", "process_version_id", "status", "district", "lock_version", "state_token",
+    "event_count", "head_hash", "meta")]
+# Built once: statement construction costs more than executing a cached one.
+_LOCK_INSTANCE = select(*_INSTANCE_COLUMNS).where(INSTANCE.c.id == bindparam("iid")).with_for_update()
+_LOCK_TASK = (select(HUMAN, *[c.label("i_" + c.name) for c in _INSTANCE_COLUMNS])
+              .join(INSTANCE, INSTANCE.c.id == HUMAN.c.instance_id)
+              .where(HUMAN.c.id == bindparam("tid")).with_for_update())
+_GUARD = (INSTANCE.c.id == bindparam("iid")) & (INSTANCE.c.lock_version == bindparam("expected"))
+_SAVE_INSTANCE = update(INSTANCE).where(_GUARD).values(
+    lock_version=bindparam("new_version"), state_token=bindparam("token"), updated_at=bindparam("now"),
+    status=bindparam("status"), event_count=bindparam("count"), head_hash=bindparam("head"))
+_SAVE_INSTANCE_META = _SAVE_INSTANCE.values(meta=bindparam("meta_text"))
+_BUMP_INSTANCE = update(INSTANCE).where(_GUARD).values(
+    lock_version=bindparam("new_version"), updated_at=bindparam("now"), event_count=bindparam("count"),
+    head_hash=bindparam("head"))
+
+
+def _upserts(dialect: str) -> tuple[Any, Any]:
+    dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    rows = dialect_insert(TASK_ROW)
+    return (dialect_insert(BLOB).on_conflict_do_nothing(index_elements=["hash"]),
+            rows.on_conflict_do_update(index_elements=["instance_id", "task_id"],
+                                       set_={"body": rows.excluded.body, "data_hash": rows.excluded.data_hash}))
+
+
+_UPSERTS = {name: _upserts(name) for name in ("sqlite", "postgresql")}
 
 
 @dataclass
@@ -87,16 +120,24 @@ class CaseStore:
 
     # -- cases ---------------------------------------------------------------------------------
     def lock(self, session: Session, instance_id: int) -> Case:
-        row = session.execute(
-            select(Instance.id, Instance.process_id, Instance.process_version_id, Instance.status,
-                   Instance.district, Instance.lock_version, Instance.state_token, Instance.event_count,
-                   Instance.head_hash, Instance.meta)
-            .where(Instance.id == instance_id).with_for_update()
-        ).first()
+        row = session.connection().execute(_LOCK_INSTANCE, {"iid": instance_id}).first()
         if row is None:
             raise NotFound(f"Case {instance_id} does not exist.", instance_id=instance_id)
+        return self._checkout(session, row)
+
+    def lock_for_task(self, session: Session, task_id: int) -> tuple[Any, Case]:
+        """The human task row and its case, both read under the case's lock in one statement (on
+        PostgreSQL ``FOR UPDATE`` re-reads both rows once a concurrent holder commits)."""
+        row = session.connection().execute(_LOCK_TASK, {"tid": task_id}).first()
+        if row is None:
+            raise NotFound(f"Task {task_id} does not exist.", task_id=task_id)
+        mapping = row._mapping
+        inst = SimpleNamespace(**{c.name: mapping["i_" + c.name] for c in _INSTANCE_COLUMNS})
+        return row, self._checkout(session, inst)
+
+    def _checkout(self, session: Session, row: Any) -> Case:
         with self._lock:
-            cached = self._cache.pop(instance_id, None)
+            cached = self._cache.pop(row.id, None)
         if cached is not None and cached.state_token == row.state_token:
             cached.lock_version = row.lock_version
             cached.status = row.status
@@ -141,31 +182,24 @@ class CaseStore:
     def save(self, session: Session, case: Case, changes: Changes, *, now: datetime, head: ChainHead,
              status: str) -> None:
         """Write what changed in the workflow, then the row fields, checked against ``lock_version``."""
-        dialect = session.get_bind().dialect.name
+        conn = session.connection()
+        upsert_blob, upsert_row = _UPSERTS[conn.dialect.name]
         if changes.blobs:
-            ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(DataBlob)
-            session.execute(ins.on_conflict_do_nothing(index_elements=["hash"]),
-                            [{"hash": h, "body": b} for h, b in changes.blobs.items()])
+            conn.execute(upsert_blob, [{"hash": h, "body": b} for h, b in changes.blobs.items()])
         if changes.rows:
-            ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(TaskRow)
-            stmt = ins.on_conflict_do_update(
-                index_elements=["instance_id", "task_id"],
-                set_={"body": ins.excluded.body, "data_hash": ins.excluded.data_hash},
-            )
-            session.execute(stmt, [{"instance_id": case.id, "task_id": tid, "body": body, "data_hash": dh}
-                                   for tid, (body, dh) in changes.rows.items()])
+            conn.execute(upsert_row, [{"instance_id": case.id, "task_id": tid, "body": body, "data_hash": dh}
+                                      for tid, (body, dh) in changes.rows.items()])
         if changes.deleted:
-            session.execute(delete(TaskRow).where(TaskRow.instance_id == case.id, TaskRow.task_id.in_(changes.deleted)))
+            conn.execute(delete(TASK_ROW).where(TASK_ROW.c.instance_id == case.id,
+                                                TASK_ROW.c.task_id.in_(changes.deleted)))
         token = uuid.uuid4().hex
-        values: dict[str, Any] = {
-            "lock_version": case.lock_version + 1, "state_token": token, "updated_at": now,
-            "status": status, "event_count": head.event_count, "head_hash": head.head_hash,
+        params: dict[str, Any] = {
+            "iid": case.id, "expected": case.lock_version, "new_version": case.lock_version + 1, "token": token,
+            "now": now, "status": status, "count": head.event_count, "head": head.head_hash,
         }
         if changes.meta is not None:
-            values["meta"] = changes.meta
-        result = session.execute(
-            update(Instance).where(Instance.id == case.id, Instance.lock_version == case.lock_version).values(**values)
-        )
+            params["meta_text"] = changes.meta
+        result = conn.execute(_SAVE_INSTANCE if changes.meta is None else _SAVE_INSTANCE_META, params)
         if result.rowcount != 1:  # type: ignore[attr-defined]
             raise ConcurrentModification(
                 f"Case {case.id} was changed by someone else while this action ran. Nothing was saved; "
@@ -177,11 +211,9 @@ class CaseStore:
 
     def bump(self, session: Session, case: Case, *, now: datetime, head: ChainHead) -> None:
         """Record a change that did not touch the workflow (a claim): version and chain head only."""
-        result = session.execute(
-            update(Instance).where(Instance.id == case.id, Instance.lock_version == case.lock_version)
-            .values(lock_version=case.lock_version + 1, updated_at=now,
-                    event_count=head.event_count, head_hash=head.head_hash)
-        )
+        result = session.connection().execute(_BUMP_INSTANCE, {
+            "iid": case.id, "expected": case.lock_version, "new_version": case.lock_version + 1, "now": now,
+            "count": head.event_count, "head": head.head_hash})
         if result.rowcount != 1:  # type: ignore[attr-defined]
             raise ConcurrentModification(f"Case {case.id} was changed by someone else; reload and retry.",
                                          instance_id=case.id)

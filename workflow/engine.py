@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -63,6 +63,37 @@ class Deployed:
     def to_dict(self) -> dict[str, Any]:
         return {"process_id": self.process_id, "name": self.name, "version": self.version,
                 "id": self.version_id, "content_hash": self.content_hash, "created": self.created}
+
+
+HUMAN = HumanTask.__table__
+
+
+@dataclass(frozen=True)
+class TaskView:
+    """A row of the inbox projection, as commands return it."""
+
+    id: int
+    instance_id: int
+    task_id: str
+    process_id: str
+    bpmn_id: str
+    name: str
+    lane: str | None
+    role: str | None
+    district: str | None
+    form: str | None
+    due_at: datetime | None
+    state: str
+    claimed_by: str | None
+    claimed_at: datetime | None
+    created_at: datetime
+    completed_at: datetime | None
+    completed_by: str | None
+
+    @classmethod
+    def of(cls, row: Any) -> TaskView:
+        mapping = row._mapping if hasattr(row, "_mapping") else row
+        return cls(**{f: mapping[f] for f in cls.__dataclass_fields__})
 
 
 @dataclass
@@ -189,21 +220,11 @@ class Engine:
         return case
 
     # -- human tasks ---------------------------------------------------------------------------
-    def _human(self, session: Session, task_id: int) -> HumanTask:
-        ht = session.get(HumanTask, task_id, populate_existing=True)
-        if ht is None:
-            raise NotFound(f"Task {task_id} does not exist.", task_id=task_id)
-        return ht
-
-    def _locked_human(self, session: Session, task_id: int) -> tuple[HumanTask, Case]:
-        ht = self._human(session, task_id)
-        case = self.cases.lock(session, ht.instance_id)
-        return self._human(session, task_id), case  # re-read under the case's lock
-
-    def claim(self, session: Session, task_id: int, *, actor: Actor, now: datetime) -> HumanTask:
+    def claim(self, session: Session, task_id: int, *, actor: Actor, now: datetime) -> TaskView:
         """Claim a ready task. Of two racing claimers exactly one wins; the other gets TaskAlreadyClaimed."""
         actor.require_writer()
-        ht, case = self._locked_human(session, task_id)
+        row, case = self.cases.lock_for_task(session, task_id)
+        ht = TaskView.of(row)
         try:
             if ht.state != "ready":
                 raise TaskNotReady(f"Task {task_id} '{ht.name}' is {ht.state} and can no longer be claimed.")
@@ -214,19 +235,21 @@ class Engine:
                                          f"at {ht.claimed_at:%Y-%m-%d %H:%M} UTC.", claimed_by=ht.claimed_by)
             if not actor.may_work_on(ht.role, ht.district):
                 raise PermissionDenied(self._why_not(actor, ht))
-            won = session.execute(update(HumanTask).where(HumanTask.id == task_id, HumanTask.claimed_by.is_(None))
-                                  .values(claimed_by=actor.name, claimed_at=now)).rowcount  # type: ignore[attr-defined]
+            won = session.connection().execute(
+                update(HUMAN).where(HUMAN.c.id == task_id, HUMAN.c.claimed_by.is_(None))
+                .values(claimed_by=actor.name, claimed_at=now)).rowcount  # type: ignore[attr-defined]
             if won != 1:
                 raise TaskAlreadyClaimed(f"Task {task_id} '{ht.name}' was claimed by someone else a moment ago.")
             self._record(session, case, now=now, actor=actor.name, event="task_claimed",
                          payload={"task": ht.task_id, "bpmn_id": ht.bpmn_id, "human_task": ht.id})
         finally:
             self.cases.put_back(case)
-        return self._human(session, task_id)
+        return replace(ht, claimed_by=actor.name, claimed_at=now)
 
-    def release(self, session: Session, task_id: int, *, actor: Actor, now: datetime) -> HumanTask:
+    def release(self, session: Session, task_id: int, *, actor: Actor, now: datetime) -> TaskView:
         actor.require_writer()
-        ht, case = self._locked_human(session, task_id)
+        row, case = self.cases.lock_for_task(session, task_id)
+        ht = TaskView.of(row)
         try:
             if ht.state != "ready":
                 raise TaskNotReady(f"Task {task_id} '{ht.name}' is {ht.state}; there is nothing to release.")
@@ -235,35 +258,39 @@ class Engine:
             if ht.claimed_by != actor.name and not actor.is_admin:
                 raise PermissionDenied(f"Task {task_id} is claimed by '{ht.claimed_by}'; only they or an admin "
                                        "can release it.")
-            session.execute(update(HumanTask).where(HumanTask.id == task_id).values(claimed_by=None, claimed_at=None))
+            session.connection().execute(update(HUMAN).where(HUMAN.c.id == task_id)
+                                         .values(claimed_by=None, claimed_at=None))
             self._record(session, case, now=now, actor=actor.name, event="task_released",
                          payload={"task": ht.task_id, "bpmn_id": ht.bpmn_id, "human_task": ht.id,
                                   "claimed_by": ht.claimed_by})
         finally:
             self.cases.put_back(case)
-        return self._human(session, task_id)
+        return replace(ht, claimed_by=None, claimed_at=None)
 
     def complete(self, session: Session, task_id: int, data: Mapping[str, Any] | None = None, *,
-                 actor: Actor, now: datetime) -> HumanTask:
+                 actor: Actor, now: datetime) -> TaskView:
         """Complete a claimed task with data (only its claimer), then run the case until it waits."""
         actor.require_writer()
         data = dict(check_data({} if data is None else data))
-        ht, case = self._locked_human(session, task_id)
-        if ht.state != "ready":
-            self.cases.put_back(case)
-            raise TaskNotReady(f"Task {task_id} '{ht.name}' is already {ht.state}.")
-        if ht.claimed_by is None:
-            self.cases.put_back(case)
-            raise TaskNotClaimed(f"Task {task_id} '{ht.name}' must be claimed before it is completed: "
-                                 f"`shanyu claim {task_id} --as {actor.name}`.")
-        if ht.claimed_by != actor.name:
-            self.cases.put_back(case)
-            raise PermissionDenied(f"Task {task_id} '{ht.name}' is claimed by '{ht.claimed_by}'; only they can complete it.")
-        if self.validate is not None:
-            data = self.validate(session, ht.form, data)
-        task = case.workflow.get_task_from_id(UUID(ht.task_id))
-        if task is None or task.state != TaskState.READY:
-            raise TaskNotReady(f"Task {task_id} '{ht.name}' is no longer ready in its case.")
+        row, case = self.cases.lock_for_task(session, task_id)
+        ht = TaskView.of(row)
+        try:
+            if ht.state != "ready":
+                raise TaskNotReady(f"Task {task_id} '{ht.name}' is already {ht.state}.")
+            if ht.claimed_by is None:
+                raise TaskNotClaimed(f"Task {task_id} '{ht.name}' must be claimed before it is completed: "
+                                     f"`shanyu claim {task_id} --as {actor.name}`.")
+            if ht.claimed_by != actor.name:
+                raise PermissionDenied(f"Task {task_id} '{ht.name}' is claimed by '{ht.claimed_by}'; "
+                                       "only they can complete it.")
+            if self.validate is not None:
+                data = self.validate(session, ht.form, data)
+            task = case.workflow.get_task_from_id(UUID(ht.task_id))
+            if task is None or task.state != TaskState.READY:
+                raise TaskNotReady(f"Task {task_id} '{ht.name}' is no longer ready in its case.")
+        except ShanyuError:
+            self.cases.put_back(case)  # nothing was changed in the workflow
+            raise
         path = path_of(task)
         outgoing: list[_Outgoing] = []
         with self._step(case, now) as log:
@@ -274,10 +301,10 @@ class Engine:
                      payload={"task": path, "bpmn_id": ht.bpmn_id, "human_task": ht.id, "data": data},
                      log=log, outgoing=outgoing, completed_by=actor.name)
         self._route(session, outgoing, now=now)
-        return self._human(session, task_id)
+        return replace(ht, state="completed", completed_at=now, completed_by=actor.name)
 
     @staticmethod
-    def _why_not(actor: Actor, ht: HumanTask) -> str:
+    def _why_not(actor: Actor, ht: TaskView) -> str:
         if ht.role is not None and ht.role not in actor.roles:
             return (f"Task {ht.id} '{ht.name}' belongs to role '{ht.role}'; user '{actor.name}' has "
                     f"{', '.join(sorted(actor.roles)) or 'no roles'}.")
@@ -456,7 +483,7 @@ class Engine:
         digest = state_digest(case.loaded)
         head = append_event(session, case.id, case.head, type_=event, at=now, actor=actor, payload=payload,
                             state_digest=digest)
-        status = "completed" if case.workflow.is_completed() else "running"
+        status = "completed" if case.workflow.completed else "running"
         self.cases.save(session, case, changes, now=now, head=head, status=status)
         self._deliver_pending(session, case, now=now, outgoing=outgoing)
         self.cases.put_back(case)

@@ -24,6 +24,7 @@ from .state import canonical_json, sha256
 from .store import HistoryEvent, Instance
 
 GENESIS = "0" * 64
+_INSERT_EVENT = insert(HistoryEvent.__table__)
 
 
 def event_hash(instance_id: int, seq: int, type_: str, at: str, actor: str, payload: str,
@@ -46,10 +47,10 @@ def append_event(session: Session, instance_id: int, head: ChainHead, *, type_: 
     payload_text = canonical_json(payload)
     at_text = iso(at)
     digest = event_hash(instance_id, seq, type_, at_text, actor, payload_text, state_digest, prev)
-    session.execute(insert(HistoryEvent).values(
-        instance_id=instance_id, seq=seq, type=type_, at=at_text, actor=actor, payload=payload_text,
-        state_digest=state_digest, prev_hash=prev, hash=digest,
-    ))
+    session.connection().execute(_INSERT_EVENT, {
+        "instance_id": instance_id, "seq": seq, "type": type_, "at": at_text, "actor": actor,
+        "payload": payload_text, "state_digest": state_digest, "prev_hash": prev, "hash": digest,
+    })
     return ChainHead(seq, digest)
 
 

@@ -14,13 +14,28 @@ from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefin
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from .cases import Case
 from .errors import WorkflowFailed
 from .state import all_workflows, canonical_json
 from .store import HumanTask, LaneRole, MessageSubscription, Timer
+
+HUMAN = HumanTask.__table__
+TIMER = Timer.__table__
+SUBS = MessageSubscription.__table__
+
+# Built once: statement construction costs more than executing a cached one.
+_CLOSE_HUMAN = update(HUMAN).where(HUMAN.c.id == bindparam("hid")).values(
+    state=bindparam("state"), completed_at=bindparam("at"), completed_by=bindparam("by"))
+_OPEN_HUMAN = insert(HUMAN).values(
+    instance_id=bindparam("instance_id"), task_id=bindparam("task_id"), process_id=bindparam("process_id"),
+    bpmn_id=bindparam("bpmn_id"), name=bindparam("name"), lane=bindparam("lane"),
+    role=func.coalesce(select(LaneRole.role).where(LaneRole.lane == bindparam("lane")).scalar_subquery(),
+                       bindparam("lane")),
+    district=bindparam("district"), form=bindparam("form"), due_at=bindparam("due_at"), state="ready",
+    created_at=bindparam("created_at")).returning(HUMAN.c.id)
 
 
 def task_name(task: Task) -> str:
@@ -85,13 +100,6 @@ def subscription_keys(task: Task) -> dict[str, Any]:
     return keys
 
 
-def _role_for(session: Session, lane: str | None) -> str | None:
-    if lane is None:
-        return None
-    mapped = session.execute(select(LaneRole.role).where(LaneRole.lane == lane)).scalar()
-    return mapped or lane
-
-
 def sync(session: Session, case: Case, now: datetime, *, completed_by: str | None = None) -> None:
     ready: dict[str, Task] = {}
     timers: dict[str, tuple[Task, datetime]] = {}
@@ -115,48 +123,49 @@ def sync(session: Session, case: Case, now: datetime, *, completed_by: str | Non
 
 
 def _sync_human(session: Session, case: Case, now: datetime, ready: dict[str, Task], completed_by: str | None) -> None:
+    conn = session.connection()
     for tid in [t for t in case.open_human if t not in ready]:
         hid = case.open_human.pop(tid)
         task = case.workflow.get_task_from_id(_uuid(tid))
         done = task is not None and task.state == TaskState.COMPLETED
-        session.execute(update(HumanTask).where(HumanTask.id == hid).values(
-            state="completed" if done else "cancelled", completed_at=now,
-            completed_by=completed_by if done else None))
+        conn.execute(_CLOSE_HUMAN, {"hid": hid, "state": "completed" if done else "cancelled", "at": now,
+                                    "by": completed_by if done else None})
     for tid, task in ready.items():
         if tid in case.open_human:
             continue
         lane = getattr(task.task_spec, "lane", None)
-        result = session.execute(insert(HumanTask).values(
-            instance_id=case.id, task_id=tid, process_id=case.process_id, bpmn_id=task.task_spec.bpmn_id,
-            name=task_name(task), lane=lane, role=_role_for(session, lane), district=case.district,
-            form=task_form(task), due_at=task_due(task), state="ready", created_at=now,
-        ))
-        case.open_human[tid] = int(result.inserted_primary_key[0])  # type: ignore[index]
+        result = conn.execute(_OPEN_HUMAN, {
+            "instance_id": case.id, "task_id": tid, "process_id": case.process_id,
+            "bpmn_id": task.task_spec.bpmn_id, "name": task_name(task), "lane": lane, "district": case.district,
+            "form": task_form(task), "due_at": task_due(task), "created_at": now})
+        case.open_human[tid] = int(result.scalar_one())
 
 
 def _sync_timers(session: Session, case: Case, now: datetime, timers: dict[str, tuple[Task, datetime]]) -> None:
+    conn = session.connection()
     for tid in [t for t in case.open_timers if t not in timers]:
         tmid, _due = case.open_timers.pop(tid)
         task = case.workflow.get_task_from_id(_uuid(tid))
         fired = task is not None and task.state == TaskState.COMPLETED
-        session.execute(update(Timer).where(Timer.id == tmid).values(
+        conn.execute(update(TIMER).where(TIMER.c.id == tmid).values(
             state="fired" if fired else "cancelled", fired_at=now if fired else None))
     for tid, (task, due) in timers.items():
         known = case.open_timers.get(tid)
         if known is None:
-            result = session.execute(insert(Timer).values(
+            result = conn.execute(insert(TIMER).returning(TIMER.c.id).values(
                 instance_id=case.id, task_id=tid, bpmn_id=task.task_spec.bpmn_id, name=task_name(task),
                 due_at=due, state="waiting"))
-            case.open_timers[tid] = (int(result.inserted_primary_key[0]), due)  # type: ignore[index]
+            case.open_timers[tid] = (int(result.scalar_one()), due)
         elif known[1] != due:  # a cycle timer moved on to its next occurrence
-            session.execute(update(Timer).where(Timer.id == known[0]).values(due_at=due))
+            conn.execute(update(TIMER).where(TIMER.c.id == known[0]).values(due_at=due))
             case.open_timers[tid] = (known[0], due)
 
 
 def _sync_waits(session: Session, case: Case, waits: dict[str, Task]) -> None:
+    conn = session.connection()
     gone = [t for t in case.open_subs if t not in waits]
     if gone:
-        session.execute(delete(MessageSubscription).where(MessageSubscription.id.in_([case.open_subs[t][0] for t in gone])))
+        conn.execute(delete(SUBS).where(SUBS.c.id.in_([case.open_subs[t][0] for t in gone])))
         for tid in gone:
             del case.open_subs[tid]
     for tid, task in waits.items():
@@ -164,9 +173,9 @@ def _sync_waits(session: Session, case: Case, waits: dict[str, Task]) -> None:
             continue
         name = task.task_spec.event_definition.name
         keys = canonical_json({k: _key_text(v) for k, v in subscription_keys(task).items()})
-        result = session.execute(insert(MessageSubscription).values(
+        result = conn.execute(insert(SUBS).returning(SUBS.c.id).values(
             instance_id=case.id, task_id=tid, message_name=name, keys=keys))
-        case.open_subs[tid] = (int(result.inserted_primary_key[0]), name, keys)  # type: ignore[index]
+        case.open_subs[tid] = (int(result.scalar_one()), name, keys)
 
 
 def _key_text(value: Any) -> str:

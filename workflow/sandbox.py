@@ -55,11 +55,9 @@ from workflow.sandbox_guards import (
     DEFAULT_BUDGET,
     INPLACE,
     LOOP_NODES_PER_STEP,
-    SAFE_BUILTINS,
     Guards,
 )
-
-__all__ = ["SAFE_BUILTINS", "SandboxEnvironment", "SandboxScriptEngine", "check_expression", "find_sandbox_error"]
+from workflow.sandbox_guards import SAFE_BUILTINS as SAFE_BUILTINS  # re-exported: part of this API
 
 MAX_SOURCE = 50_000  # characters of one expression or script
 MAX_INSTANCES = 10_000  # multi-instance cardinality
@@ -107,7 +105,9 @@ def check_expression(source: str, *, mode: Literal["eval", "exec"] = "eval", tas
 @functools.lru_cache(maxsize=4096)
 def _compiled(source: str, mode: str) -> CodeType:
     if not isinstance(source, str):
-        raise UnsafeExpression(f"an expression must be text, not {type(source).__name__}", expression=repr(source))
+        raise UnsafeExpression(
+            f"an expression must be text, not {type(source).__name__}", expression=repr(source)
+        )
     if len(source) > MAX_SOURCE:
         raise UnsafeExpression(f"longer than {MAX_SOURCE:,} characters", expression=source)
     text = source.strip() if mode == "eval" else textwrap.dedent(source)
@@ -156,7 +156,11 @@ def _check(tree: ast.AST, source: str) -> None:
             raise refuse("starred loop targets are not allowed")
         elif isinstance(node, ast.Slice) and id(node) not in slices:
             raise refuse("slices are only allowed directly inside [ ]")
-        elif isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Slice) and type(node.ctx) is not ast.Load:
+        elif (
+            isinstance(node, ast.Subscript)
+            and isinstance(node.slice, ast.Slice)
+            and type(node.ctx) is not ast.Load
+        ):
             raise refuse("assigning to or deleting a slice is not allowed")
         elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod) and _is_str(node.left):
             raise refuse("printf-style '%' formatting is not available; use an f-string")
@@ -262,32 +266,24 @@ class _Rewriter(ast.NodeTransformer):
 
     def visit_Set(self, node: ast.Set) -> ast.AST:
         self.generic_visit(node)
-        node.elts = [e if isinstance(e, ast.Starred) or _simple_key(e) else _guard("key", e) for e in node.elts]
+        node.elts = [
+            e if isinstance(e, ast.Starred) or _simple_key(e) else _guard("key", e) for e in node.elts
+        ]
         return node
 
-    def visit_DictComp(self, node: ast.DictComp) -> ast.AST:
-        self._comprehension(node, [node.key, node.value])
-        node.key = _guard("key", node.key)
-        return node
-
-    def visit_SetComp(self, node: ast.SetComp) -> ast.AST:
-        self._comprehension(node, [node.elt])
-        node.elt = _guard("key", node.elt)
-        return node
-
-    def visit_ListComp(self, node: ast.ListComp) -> ast.AST:
-        return self._comprehension(node, [node.elt])
-
-    def visit_GeneratorExp(self, node: ast.GeneratorExp) -> ast.AST:
-        return self._comprehension(node, [node.elt])
-
-    def _comprehension(self, node: ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp,
-                       body: list[ast.expr]) -> ast.AST:  # fmt: skip
+    def visit_ListComp(self, node: ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp) -> ast.AST:
+        body = [node.key, node.value] if isinstance(node, ast.DictComp) else [node.elt]
         costs = [_cost([*body, *gen.ifs]) for gen in node.generators]
         self.generic_visit(node)
         for gen, cost in zip(node.generators, costs, strict=True):
             gen.iter = _guard("iter", gen.iter, cost)
+        if isinstance(node, ast.DictComp):
+            node.key = _guard("key", node.key)
+        elif isinstance(node, ast.SetComp):
+            node.elt = _guard("key", node.elt)
         return node
+
+    visit_SetComp = visit_DictComp = visit_GeneratorExp = visit_ListComp
 
     def visit_For(self, node: ast.For) -> ast.AST:
         cost = _cost(node.body)
@@ -310,7 +306,9 @@ class _Rewriter(ast.NodeTransformer):
 
 def _thunk(body: ast.expr) -> ast.Lambda:
     """``lambda: body`` (generated here only; user code may not write lambdas)."""
-    no_args = ast.arguments(posonlyargs=[], args=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
+    no_args = ast.arguments(
+        posonlyargs=[], args=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[]
+    )
     return ast.Lambda(args=no_args, body=body)
 
 
@@ -321,25 +319,33 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[mis
     is the step budget of one evaluation (see ``workflow.sandbox_guards``).
     """
 
-    def __init__(self, functions: Mapping[str, Callable[..., Any]] | None = None, *, budget: int = DEFAULT_BUDGET) -> None:
+    def __init__(
+        self, functions: Mapping[str, Callable[..., Any]] | None = None, *, budget: int = DEFAULT_BUDGET
+    ) -> None:
         vetted = dict(functions or {})
-        for name, function in vetted.items():
-            if not name.isidentifier() or name.startswith("_") or name in FORBIDDEN_NAMES or not callable(function):
-                raise ValueError(f"cannot offer {name!r} to expressions: not a callable with a plain public name")
+        bad = [n for n, f in vetted.items() if not n.isidentifier() or n[0] == "_" or n in FORBIDDEN_NAMES]
+        if bad or not all(map(callable, vetted.values())):
+            raise ValueError(
+                f"vetted functions need plain public names and must be callable: {bad or vetted}"
+            )
         if budget < 1:
             raise ValueError("the step budget must be positive")
         super().__init__(vetted)
         self.globals: dict[str, Callable[..., Any]] = vetted
         self.budget = budget
 
-    def evaluate(self, expression: str, context: dict[str, Any], external_context: Mapping[str, Any] | None = None) -> Any:
+    def evaluate(
+        self, expression: str, context: dict[str, Any], external_context: Mapping[str, Any] | None = None
+    ) -> Any:
         """Evaluate an expression over task data (``external_context``: data objects, DMN input)."""
         code = _compiled(expression, "eval")
         self._refuse_shadowing(context, {})
         namespace = {**self.globals, **(external_context or {}), **context}
         return self._run(code, expression, namespace)
 
-    def execute(self, script: str, context: dict[str, Any], external_context: Mapping[str, Any] | None = None) -> bool:
+    def execute(
+        self, script: str, context: dict[str, Any], external_context: Mapping[str, Any] | None = None
+    ) -> bool:
         """Run a script with task data as its namespace; on success ``context`` takes its variables.
 
         New and changed variables are kept; deleted ones are removed; functions, globals and
@@ -374,19 +380,20 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[mis
         )
 
     def _refuse_shadowing(self, context: Mapping[str, Any], external: Mapping[str, Any]) -> None:
-        clash = sorted(set(context).intersection(self.globals, external))
+        clash = sorted(set(context).intersection(set(self.globals) | set(external)))
         if clash:
-            raise ExpressionError(
-                f"Task data has variables named like predefined functions or data objects: {', '.join(clash)}. "
-                f"Rename these form fields or variables.",
-                names=clash,
-            )
+            reason = f"task data has variables named like functions or data objects: {', '.join(clash)}"
+            raise _expression_error(reason + "; rename these form fields or variables", "", names=clash)
 
     def _run(self, code: CodeType, source: str, namespace: dict[str, Any]) -> Any:
         namespace["__builtins__"] = _BUILTINS
         namespace["_g"] = Guards(source, self.budget)
         try:
             return eval(code, namespace)  # noqa: S307 - checked and rewritten code, see the module docstring
+        except ExpressionError as err:  # from a vetted function: say which expression called it
+            if "expression" in err.details:
+                raise
+            raise _expression_error(err.message, source, _line(err, source), **err.details) from err
         except ShanyuError:
             raise
         except (RecursionError, MemoryError) as err:
@@ -397,7 +404,8 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[mis
             reason = f"name '{err.name}' is not defined in the task data; available: {shown}"
             raise _expression_error(reason, source, _line(err, source)) from err
         except Exception as err:
-            raise _expression_error(f"{type(err).__name__}: {err}", source, _line(err, source)) from err
+            text = str(err) if len(str(err)) <= 300 else str(err)[:300] + "…"
+            raise _expression_error(f"{type(err).__name__}: {text}", source, _line(err, source)) from err
 
 
 def _line(err: BaseException, source: str) -> int | None:
@@ -408,10 +416,9 @@ def _line(err: BaseException, source: str) -> int | None:
 def _expression_error(reason: str, source: str, line: int | None = None, task: str | None = None,
                       **details: Any) -> ExpressionError:  # fmt: skip
     """An ``ExpressionError`` worded like ``UnsafeExpression`` (reason, task, expression)."""
-    where = f" on line {line}" if line else ""
-    place = f" in task '{task}'" if task else ""
+    where = (f" on line {line}" if line else "") + (f" in task '{task}'" if task else "")
     shown = source if len(source) <= 200 else source[:200] + "…"
-    message = f"{reason}{where}{place}: expression {shown!r}"
+    message = f"{reason}{where}: expression {shown!r}" if source else f"{reason}{where}"
     return ExpressionError(message, reason=reason, expression=source, line=line, task=task, **details)
 
 
@@ -450,7 +457,11 @@ class SandboxScriptEngine(PythonScriptEngine):  # type: ignore[misc]
         except (UnsafeExpression, ExpressionError) as err:
             raise _with_task(err, task) from err
         spec = task.task_spec
-        if isinstance(result, int) and result > MAX_INSTANCES and expression == getattr(spec, "cardinality", None):
+        if (
+            isinstance(result, int)
+            and result > MAX_INSTANCES
+            and expression == getattr(spec, "cardinality", None)
+        ):
             reason = f"multi-instance cardinality {result:,} is more than the limit of {MAX_INSTANCES:,}"
             raise UnsafeExpression(reason, expression=expression, task=_task_name(task), bpmn_id=spec.bpmn_id)
         return result
@@ -462,7 +473,10 @@ class SandboxScriptEngine(PythonScriptEngine):  # type: ignore[misc]
             raise _with_task(err, task) from err
 
     def call_service(self, task: Any, **kwargs: Any) -> Any:
-        return self.environment.call_service(task.data, **kwargs)
+        try:
+            return self.environment.call_service(task.data, **kwargs)
+        except WorkflowFailed as err:
+            raise WorkflowFailed(f"Service task '{_task_name(task)}': {err.message}", **err.details) from err
 
 
 def _task_name(task: Any) -> str:
@@ -482,9 +496,8 @@ def _with_task(err: UnsafeExpression | ExpressionError, task: Any) -> ShanyuErro
 
 def find_sandbox_error(error: BaseException | None) -> UnsafeExpression | ExpressionError | None:
     """The sandbox error behind ``error`` (itself, or wrapped by SpiffWorkflow's DMN code), if any."""
-    seen = 0
-    while error is not None and seen < 20:
-        if isinstance(error, (UnsafeExpression, ExpressionError)):
+    for _ in range(20):  # follows the chain a traceback would show
+        if error is None or isinstance(error, (UnsafeExpression, ExpressionError)):
             return error
-        error, seen = error.__cause__ or error.__context__, seen + 1
+        error = error.__cause__ or (None if error.__suppress_context__ else error.__context__)
     return None

@@ -1,22 +1,24 @@
 """Run-time half of the expression sandbox: limits, vetted builtins and the guard object.
 
 ``workflow.sandbox`` rewrites every checked expression so that each operation whose cost or
-result size depends on the data goes through a method of one ``Guards`` instance, bound as ``_g``
-for one evaluation (user code cannot write names that start with ``_``). The guards
+result size depends on data calls a method of one ``Guards`` instance, bound as ``_g`` for one
+evaluation (user code cannot write names that start with ``_``). The guards
 
-- refuse results bigger than ``MAX_SIZE`` elements (or ints over ``MAX_INT_BITS``) *before*
-  allocating them;
-- count a per-evaluation step budget: one step per loop or comprehension iteration (more for
-  long loop bodies) plus one step per ``ELEMENTS_PER_STEP`` elements of bulk work done in C
-  (copying, comparing, hashing, joining, formatting). Work is therefore bounded by roughly
-  ``budget × ELEMENTS_PER_STEP`` element operations per evaluation;
-- allow attribute access only for whitelisted names on plain data values (``METHODS``).
+- refuse results over ``MAX_SIZE`` elements, ints over ``MAX_INT_BITS`` and ranges over
+  ``MAX_RANGE`` *before* allocating them;
+- count a step budget per evaluation: 1 step per loop or comprehension iteration (more for long
+  loop bodies), plus 1 step per ``ELEMENTS_PER_STEP`` elements of bulk work that C code does
+  (copying, comparing, hashing, joining; rendering text costs 10 times more). Work per evaluation
+  is thus bounded by about ``budget × ELEMENTS_PER_STEP`` element operations: with the defaults,
+  the worst payloads we know stop within about 0.4 s of CPU;
+- allow attributes only from ``METHODS``: whitelisted names on plain data values.
 
 Every refusal is an ``UnsafeExpression`` that names the expression.
 """
 
 from __future__ import annotations
 
+import builtins
 import operator
 import re
 from collections.abc import Callable, ItemsView, Iterator, KeysView, Mapping, MappingView, ValuesView
@@ -30,42 +32,42 @@ from workflow.errors import UnsafeExpression
 MAX_SIZE = 10_000_000  # elements of a list/tuple/set/dict, characters of a str
 MAX_INT_BITS = 10_000  # about 3,000 decimal digits
 MAX_RANGE = 1_000_000  # elements of one range()
-MAX_TEXT_WEIGHT = MAX_SIZE // 25  # a container rendered as text: ~25 characters per element at most
-TEXT_ELEMENTS_PER_STEP = 10  # rendering as text costs ~10x more per element than copying
+MAX_TEXT_WEIGHT = MAX_SIZE // 25  # a container shown as text: at most ~25 characters per element
 MAX_ROUND_DIGITS = 100
 ELEMENTS_PER_STEP = 100
-LOOP_NODES_PER_STEP = 25  # a loop body of n AST nodes costs 1 + n // 25 steps per iteration
+TEXT_ELEMENTS_PER_STEP = 10
+LOOP_NODES_PER_STEP = 25  # one iteration of a loop body of n AST nodes costs 1 + n // 25 steps
 DEFAULT_BUDGET = 100_000
 
 _SCALARS = frozenset({int, float, bool, type(None), date, datetime, time, timedelta})
-_FLAT = _SCALARS - {int}  # O(1) to compare, hash and show, whatever their value
+_FLAT = _SCALARS - {int}  # O(1) to compare, hash and show, whatever the value
 _SIZED = (str, bytes, list, tuple, dict, set, frozenset, range, MappingView)
-_HASHED = (dict, set, frozenset, KeysView)
+_CONTAINERS = (list, tuple, set, frozenset, KeysView, ValuesView, ItemsView)
 _DIGITS = re.compile(r"\d+")
+_CONVERSIONS: dict[int, Callable[[Any], str]] = {ord("r"): repr, ord("a"): ascii, ord("s"): str}
 
-BINOPS = ("Add", "Sub", "Mult", "Div", "FloorDiv", "Mod", "Pow", "LShift", "RShift", "BitOr", "BitXor", "BitAnd")
-_BINOP_FUNCS: tuple[Callable[[Any, Any], Any], ...] = (
-    operator.add, operator.sub, operator.mul, operator.truediv, operator.floordiv, operator.mod,
-    operator.pow, operator.lshift, operator.rshift, operator.or_, operator.xor, operator.and_,
-    operator.iadd, operator.isub, operator.imul, operator.itruediv, operator.ifloordiv, operator.imod,
-    operator.ipow, operator.ilshift, operator.irshift, operator.ior, operator.ixor, operator.iand,
-)  # fmt: skip
+BINOPS = tuple("Add Sub Mult Div FloorDiv Mod Pow LShift RShift BitOr BitXor BitAnd".split())
 INPLACE = len(BINOPS)  # code + INPLACE selects the in-place variant (augmented assignment)
-_ADD, _MULT, _MOD, _POW, _LSHIFT = (BINOPS.index(n) for n in ("Add", "Mult", "Mod", "Pow", "LShift"))
-
-CMPOPS = ("Eq", "NotEq", "Lt", "LtE", "Gt", "GtE", "Is", "IsNot", "In", "NotIn")
+_BINOP_FUNCS: tuple[Callable[[Any, Any], Any], ...] = tuple(
+    getattr(operator, f"__{prefix}{name}__")
+    for prefix in ("", "i")
+    for name in "add sub mul truediv floordiv mod pow lshift rshift or xor and".split()
+)
+_MULT, _MOD, _POW, _LSHIFT = (BINOPS.index(n) for n in ("Mult", "Mod", "Pow", "LShift"))
+CMPOPS = tuple("Eq NotEq Lt LtE Gt GtE Is IsNot In NotIn".split())
 _CMP_FUNCS: tuple[Callable[[Any, Any], Any], ...] = (
-    operator.eq, operator.ne, operator.lt, operator.le, operator.gt, operator.ge,
-    operator.is_, operator.is_not, lambda a, b: a in b, lambda a, b: a not in b,
-)  # fmt: skip
+    *(getattr(operator, name) for name in "eq ne lt le gt ge is_ is_not".split()),
+    lambda a, b: a in b,
+    lambda a, b: a not in b,
+)
 _IS, _IN = CMPOPS.index("Is"), CMPOPS.index("In")
 
 
 def weight(value: Any, limit: int) -> int:
     """Deep size of ``value``: elements, plus characters of strings and 64-bit words of ints.
 
-    Iterative, C-speed for containers of one scalar type, and it stops as soon as the count
-    passes ``limit``, so the walk costs no more than the work it is charged for.
+    Iterative, C-speed for containers of one scalar type, and it stops once past ``limit``, so
+    the walk never costs more than the work it is charged for.
     """
     total, stack = 0, [value]
     while stack and total <= limit:
@@ -77,167 +79,83 @@ def weight(value: Any, limit: int) -> int:
         elif isinstance(item, dict):
             total += 1
             stack += (item.keys(), item.values())
-        elif isinstance(item, (list, tuple, set, frozenset, KeysView, ValuesView, ItemsView)):
+        elif isinstance(item, _CONTAINERS):
             total += 1 + len(item)
-            if total > limit:
-                break
-            kinds = set(map(type, item))
-            if kinds <= _FLAT:
-                continue
+            kinds = set(map(type, item)) if total <= limit else set()
             if kinds == {int}:
                 total += sum(map(int.bit_length, item)) // 64
             elif kinds == {str}:
                 total += sum(map(len, item))
-            else:
+            elif not kinds <= _FLAT:
                 stack.extend(item)
-        elif isinstance(item, range):
-            total += 1 + len(item)
         else:
-            total += 1
+            total += 1 + (len(item) if isinstance(item, range) else 0)
     return total
 
 
 def by_key(*keys: Any) -> Callable[[Any], Any]:
-    """``key=`` helper for sorted/min/max (there are no lambdas): ``sorted(rows, key=by_key("score"))``."""
+    """``key=`` helper for sorted/min/max, as there are no lambdas: ``sorted(rows, key=by_key("score"))``."""
     if not keys:
         raise TypeError("by_key() needs at least one key")
-    if len(keys) == 1:
-        only = keys[0]
 
-        def one_item(item: Any) -> Any:
-            return item[only]
+    def key(item: Any) -> Any:
+        return item[keys[0]] if len(keys) == 1 else tuple(item[k] for k in keys)
 
-        return one_item
-
-    def items(item: Any) -> tuple[Any, ...]:
-        return tuple(item[k] for k in keys)
-
-    return items
+    return key
 
 
-_BUILTINS: dict[str, object] = {
-    "abs": abs, "all": all, "any": any, "bool": bool, "by_key": by_key, "dict": dict, "enumerate": enumerate,
-    "float": float, "frozenset": frozenset, "int": int, "isinstance": isinstance, "len": len, "list": list,
-    "max": max, "min": min, "range": range, "reversed": reversed, "round": round, "set": set, "sorted": sorted,
-    "str": str, "sum": sum, "tuple": tuple, "zip": zip,
-}  # fmt: skip
+_BUILTIN_NAMES = """abs all any bool dict enumerate float frozenset int isinstance len list max min range
+    reversed round set sorted str sum tuple zip""".split()
+_BUILTINS: dict[str, object] = {name: getattr(builtins, name) for name in _BUILTIN_NAMES} | {"by_key": by_key}
 SAFE_BUILTINS: Mapping[str, object] = MappingProxyType(_BUILTINS)
 
-# Attribute rules: "free" O(1); "linear" charged by len(receiver); "deep" by its deep weight;
-# "hash" charges the first argument's weight; a callable builds a size-checking wrapper.
-_STR_LINEAR = (
-    "lower upper strip lstrip rstrip split rsplit splitlines find rfind index rindex count isdigit isalpha "
-    "isalnum isspace isnumeric isdecimal islower isupper title capitalize casefold partition rpartition "
-    "removeprefix removesuffix"
-)
-_DATE = dict.fromkeys("year month day weekday isoweekday isoformat isocalendar toordinal replace".split(), "free")
-_TIME = dict.fromkeys("hour minute second microsecond isoformat replace".split(), "free")
-_SET_ALLOC = "union intersection difference symmetric_difference update"
+# How a call of a vetted builtin is charged (see Guards.call).
+_CALLS: dict[int, str] = {id(f): "shallow" for f in (list, tuple, any, all)}
+_CALLS.update({id(f): "deep" for f in (set, frozenset, dict, min, max)})
+_CALLS.update({id(sorted): "sort", id(sum): "sum", id(str): "text", id(int): "number", id(float): "number"})
+_CALLS.update({id(round): "round", id(range): "range"})
 
 
-def _rule_table(**groups: str) -> dict[str, Any]:
+def _rules(**groups: str) -> dict[str, str]:
     return {name: rule for rule, names in groups.items() for name in names.split()}
 
 
-def _pad(g: Guards, s: str, name: str) -> Callable[..., Any]:
-    def pad(width: Any, *rest: Any) -> Any:
-        if isinstance(width, int):
-            g.check_size(width, f"the result of str.{name}()")
-        return getattr(s, name)(width, *rest)
-
-    return pad
-
-
-def _replace(g: Guards, s: str) -> Callable[..., Any]:
-    def replace(old: Any, new: Any, count: Any = -1) -> Any:
-        if isinstance(old, str) and isinstance(new, str) and isinstance(count, int):
-            hits = s.count(old) if old else len(s) + 1
-            hits = count if 0 <= count < hits else hits
-            g.check_size(len(s) + hits * (len(new) - len(old)), "the result of str.replace()")
-        return s.replace(old, new, count)
-
-    return replace
-
-
-def _join(g: Guards, s: str) -> Callable[..., Any]:
-    def join(iterable: Any) -> Any:
-        items = g.materialize(iterable)
-        try:
-            total = sum(map(len, items)) + len(s) * max(0, len(items) - 1)
-        except TypeError:  # not all strings: str.join raises the proper error below
-            total = 0
-        g.check_size(total, "the result of str.join()")
-        return s.join(items)
-
-    return join
-
-
-def _extend(g: Guards, xs: list[Any]) -> Callable[..., Any]:
-    def extend(iterable: Any) -> None:
-        items = g.materialize(iterable)
-        g.check_size(len(xs) + len(items), "the result of list.extend()")
-        xs.extend(items)
-
-    return extend
-
-
-def _update(g: Guards, d: dict[Any, Any]) -> Callable[..., Any]:
-    def update(other: Any = (), **kwargs: Any) -> None:
-        other = other if isinstance(other, Mapping) else g.materialize(other)
-        g.charge_weight(other)
-        g.check_size(len(d) + len(other) + len(kwargs), "the result of dict.update()")
-        d.update(other, **kwargs)
-
-    return update
-
-
-def _set_op(name: str) -> Callable[[Guards, Any], Callable[..., Any]]:
-    def build(g: Guards, s: Any) -> Callable[..., Any]:
-        def op(*others: Any) -> Any:
-            items = [g.materialize(o) for o in others]
-            for o in items:
-                g.charge_weight(o)
-            g.check_size(len(s) + sum(map(len, items)), f"the result of set.{name}()")
-            return getattr(s, name)(*items)
-
-        return op
-
-    return build
-
-
-def _hashing(g: Guards, obj: Any, name: str) -> Callable[..., Any]:
-    method = getattr(obj, name)
-
-    def hashing(*args: Any) -> Any:
-        if args:
-            g.charge_weight(args[0])
-        return method(*args)
-
-    return hashing
-
-
-_STR = _rule_table(free="startswith endswith", linear=_STR_LINEAR)
-_STR.update(replace=_replace, join=_join, **{n: n for n in ("ljust", "rjust", "center", "zfill")})
-_LIST = _rule_table(free="append pop", linear="copy clear reverse insert", deep="index count remove sort")
-_LIST["extend"] = _extend
-_DICT = _rule_table(free="keys values items popitem", linear="copy clear", hash="get pop setdefault")
-_DICT["update"] = _update
-_SET = _rule_table(free="pop", linear="copy clear isdisjoint issubset issuperset", hash="add discard remove")
-_SET.update({name: _set_op(name) for name in _SET_ALLOC.split()})
-_FROZENSET = {k: v for k, v in _SET.items() if k in ("copy", "isdisjoint", "issubset", "issuperset")}
-_FROZENSET.update({name: _set_op(name) for name in _SET_ALLOC.split()[:-1]})
-METHODS: dict[type, dict[str, Any]] = {
+# Attribute rules. "free": O(1). "linear": charged by len(receiver). "deep": by its deep size.
+# Others return a wrapper checking the arguments: "hash" charges hashing the first argument;
+# "grow" refuses a result over MAX_SIZE; "pad", "replace", "join" compute the result's length.
+_STR = _rules(
+    free="startswith endswith",
+    linear="lower upper strip lstrip rstrip split rsplit splitlines find rfind index rindex count isdigit "
+    "isalpha isalnum isspace isnumeric isdecimal islower isupper title capitalize casefold partition "
+    "rpartition removeprefix removesuffix",
+    pad="ljust rjust center zfill",
+    replace="replace",
+    join="join",
+)
+_SET_OPS = "union intersection difference symmetric_difference"
+_DATE = "year month day weekday isoweekday isoformat isocalendar toordinal replace"
+_TIME = "hour minute second microsecond isoformat replace"
+METHODS: dict[type, dict[str, str]] = {
     str: _STR,
-    list: _LIST,
-    tuple: _rule_table(deep="index count"),
-    dict: _DICT,
-    set: _SET,
-    frozenset: _FROZENSET,
-    datetime: {**_DATE, **_TIME, "date": "free", "time": "free"},
-    date: _DATE,
-    time: _TIME,
-    timedelta: _rule_table(free="days seconds microseconds total_seconds"),
-    float: {"is_integer": "free"},
+    list: _rules(
+        free="append pop", linear="copy clear reverse insert", deep="index count remove sort", grow="extend"
+    ),
+    tuple: _rules(deep="index count"),
+    dict: _rules(
+        free="keys values items popitem", linear="copy clear", hash="get pop setdefault", grow="update"
+    ),
+    set: _rules(
+        free="pop",
+        linear="copy clear isdisjoint issubset issuperset",
+        hash="add discard remove",
+        grow=_SET_OPS + " update",
+    ),
+    frozenset: _rules(linear="copy isdisjoint issubset issuperset", grow=_SET_OPS),
+    datetime: _rules(free=f"{_DATE} {_TIME} date time"),
+    date: _rules(free=_DATE),
+    time: _rules(free=_TIME),
+    timedelta: _rules(free="days seconds microseconds total_seconds"),
+    float: _rules(free="is_integer"),
 }
 ALLOWED_ATTRIBUTES = frozenset(name for table in METHODS.values() for name in table)
 
@@ -248,9 +166,7 @@ class Guards:
     __slots__ = ("source", "budget", "used")
 
     def __init__(self, source: str, budget: int) -> None:
-        self.source = source
-        self.budget = budget
-        self.used = 0
+        self.source, self.budget, self.used = source, budget, 0
 
     def refuse(self, reason: str) -> UnsafeExpression:
         return UnsafeExpression(reason, expression=self.source)
@@ -273,25 +189,22 @@ class Guards:
         self.charge_size(n)
 
     def charge_weight(self, value: Any) -> None:
-        kind = type(value)
-        if kind in _SCALARS:
-            return
-        if kind is str:
-            self.charge_size(len(value))
-            return
-        limit = (self.budget - self.used + 1) * ELEMENTS_PER_STEP
-        self.charge_size(weight(value, limit))
+        """Before C code compares or hashes ``value`` element by element."""
+        if type(value) not in _SCALARS:
+            self.charge_size(weight(value, (self.budget - self.used + 1) * ELEMENTS_PER_STEP))
 
     def text_weight(self, value: Any) -> None:
-        """Before rendering a container as text: its text is about 25 characters per element at most."""
-        if type(value) in _SCALARS or type(value) is str:
-            return
-        size = weight(value, MAX_TEXT_WEIGHT)
-        if size > MAX_TEXT_WEIGHT:
-            raise self.refuse(f"a value with more than {MAX_TEXT_WEIGHT:,} elements is too large to show as text")
-        self.charge(size // TEXT_ELEMENTS_PER_STEP)
+        """Before a container is rendered as text."""
+        if type(value) not in _SCALARS and type(value) is not str:
+            size = weight(value, MAX_TEXT_WEIGHT)
+            if size > MAX_TEXT_WEIGHT:
+                raise self.refuse(
+                    f"a value of more than {MAX_TEXT_WEIGHT:,} elements is too large to show as text"
+                )
+            self.charge(size // TEXT_ELEMENTS_PER_STEP)
 
     def iter(self, iterable: Any, cost: int) -> Iterator[Any]:
+        """Every loop and comprehension iterates through this."""
         for item in iterable:
             self.used += cost
             if self.used > self.budget:
@@ -299,14 +212,13 @@ class Guards:
             yield item
 
     def tick(self, cost: int) -> bool:
+        """Every ``while`` test calls this first."""
         self.charge(cost)
         return True
 
     def counted(self, iterable: Any, deep: bool = False) -> Iterator[Any]:
-        """Pass an unsized iterable through to C code, charging for every element."""
-        n = 0
-        for item in iterable:
-            n += 1
+        """Hand an unsized iterable to C code, charging for each element."""
+        for n, item in enumerate(iterable, start=1):
             if deep:
                 self.charge_weight(item)
             if n % ELEMENTS_PER_STEP == 0:
@@ -319,14 +231,23 @@ class Guards:
             return iterable
         return list(self.counted(iterable))
 
-    def spread(self, value: Any) -> Any:
-        """``*value`` in a call, display or starred assignment."""
-        return self.materialize(value)
+    def consumable(self, arg: Any, kind: str) -> Any:
+        """An argument a builtin iterates in C ("deep"/"sort": it compares or hashes the elements)."""
+        if not isinstance(arg, _SIZED):
+            return self.counted(arg, deep=kind != "shallow")
+        if kind == "shallow":
+            self.charge_size(len(arg))
+        else:
+            self.charge_weight(arg)
+        if kind == "sort" and len(arg) > 1:
+            self.charge_size(int(len(arg) * log2(len(arg))))
+        return arg
+
+    spread = materialize  # *value in calls, displays and starred assignments
 
     def spread_map(self, value: Any) -> Any:
         """``**value`` in a call or dict display."""
-        if isinstance(value, _SIZED):
-            self.charge_size(len(value))
+        self.charge_size(len(value) if isinstance(value, _SIZED) else 0)
         return value
 
     def key(self, key: Any) -> Any:
@@ -336,31 +257,40 @@ class Guards:
         return key
 
     def augitem(self, code: int, obj: Any, key: Any, value: Any) -> None:
-        """``obj[key] op= value`` with obj and key evaluated once (key already passed through ``key``)."""
+        """``obj[key] op= value`` with obj and key evaluated once."""
         obj[key] = self.binop(code, obj[key], value)
 
     def sliced(self, obj: Any, lower: Any, upper: Any, step: Any) -> Any:
         part = slice(lower, upper, step)
-        if isinstance(obj, _SIZED) and not isinstance(obj, (dict, MappingView)):
+        if isinstance(obj, (str, list, tuple, range)):
             try:
                 self.charge_size(len(range(*part.indices(len(obj)))))
             except (TypeError, ValueError):
-                pass  # invalid slice: obj[part] below raises the proper error
+                pass  # an invalid slice: obj[part] raises the proper error
         return obj[part]
 
     def binop(self, code: int, a: Any, b: Any) -> Any:
-        op = code % INPLACE
-        ta, tb = type(a), type(b)
+        op, ta, tb = code % INPLACE, type(a), type(b)
         if ta in (int, bool) and tb in (int, bool):
-            self._check_int_op(op, a, b)
+            bits = 0
+            if op == _POW and b > 0 and abs(a) > 1:
+                bits = a.bit_length() * b
+            elif op == _LSHIFT and b > 0 and a:
+                bits = a.bit_length() + b
+            elif op == _MULT and a and b:
+                bits = a.bit_length() + b.bit_length()
+            if bits > MAX_INT_BITS:
+                raise self.refuse(
+                    f"the result would have about {bits:,} bits, more than the limit of {MAX_INT_BITS:,}"
+                )
         elif ta not in _SCALARS or tb not in _SCALARS:
             if op == _MOD and isinstance(a, (str, bytes)):
                 raise self.refuse("printf-style '%' formatting is not available; use an f-string")
             sa = len(a) if isinstance(a, _SIZED) else 0
             sb = len(b) if isinstance(b, _SIZED) else 0
-            if op == _MULT and sa and isinstance(b, int):
+            if op == _MULT and isinstance(b, int) and isinstance(a, _SIZED):
                 self.check_size(sa * b, "the repeated sequence")
-            elif op == _MULT and sb and isinstance(a, int):
+            elif op == _MULT and isinstance(a, int) and isinstance(b, _SIZED):
                 self.check_size(sb * a, "the repeated sequence")
             else:
                 self.check_size(sa + sb, "the result")
@@ -369,24 +299,13 @@ class Guards:
             raise self.refuse(f"the result has more than {MAX_INT_BITS:,} bits")
         return result
 
-    def _check_int_op(self, op: int, a: int, b: int) -> None:
-        bits = 0
-        if op == _POW and b > 0 and abs(a) > 1:
-            bits = a.bit_length() * b
-        elif op == _LSHIFT and b > 0 and a:
-            bits = a.bit_length() + b
-        elif op == _MULT and a and b:
-            bits = a.bit_length() + b.bit_length()
-        if bits > MAX_INT_BITS:
-            raise self.refuse(f"the result would have about {bits:,} bits, more than the limit of {MAX_INT_BITS:,}")
-
     def cmp(self, code: int, a: Any, b: Any) -> Any:
         if code < _IS and (type(a) not in _SCALARS or type(b) not in _SCALARS):
             self.charge_weight(a)
             self.charge_weight(b)
         elif code >= _IN:
             self.charge_weight(a)
-            if not isinstance(b, _HASHED):
+            if not isinstance(b, (dict, set, frozenset, KeysView)):  # else only a is hashed
                 self.charge_weight(b)
         return _CMP_FUNCS[code](a, b)
 
@@ -402,130 +321,91 @@ class Guards:
         return result
 
     def attr(self, obj: Any, name: str) -> Any:
-        table = METHODS.get(type(obj))
-        if table is None:
-            table = next((t for kind, t in METHODS.items() if isinstance(obj, kind)), None)
-        if table is None or name not in table:
+        table = METHODS.get(type(obj)) or next((t for k, t in METHODS.items() if isinstance(obj, k)), {})
+        rule = table.get(name)
+        if rule is None:
             raise self.refuse(f"attribute '{name}' is not available on {type(obj).__name__} values")
-        rule = table[name]
-        if rule == "free":
-            return getattr(obj, name)
         if rule == "linear":
             self.charge_size(len(obj))
         elif rule == "deep":
             self.charge_weight(obj)
             if name == "sort":
                 self.charge_size(int(len(obj) * log2(len(obj) + 1)))
-        elif rule == "hash":
-            return _hashing(self, obj, name)
-        elif isinstance(rule, str):
-            return _pad(self, obj, rule)
-        else:
-            return rule(self, obj)
+        elif rule != "free":
+            return self._sized_method(obj, name, rule)
         return getattr(obj, name)
 
+    def _sized_method(self, obj: Any, name: str, rule: str) -> Callable[..., Any]:
+        method, what = getattr(obj, name), f"the result of {type(obj).__name__}.{name}()"
+
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            if rule == "hash" and args:
+                self.charge_weight(args[0])
+            elif rule == "pad" and args and isinstance(args[0], int):
+                self.check_size(args[0], what)
+            elif rule == "replace" and len(args) >= 2 and all(isinstance(s, str) for s in args[:2]):
+                old, new, count = args[0], args[1], args[2] if len(args) > 2 else -1
+                hits = obj.count(old) if old else len(obj) + 1
+                hits = count if isinstance(count, int) and 0 <= count < hits else hits
+                self.check_size(len(obj) + hits * (len(new) - len(old)), what)
+            elif rule == "join" and args:
+                args = (self.materialize(args[0]),)
+                try:
+                    self.check_size(sum(map(len, args[0])) + len(obj) * max(0, len(args[0]) - 1), what)
+                except TypeError:
+                    pass  # not all strings: str.join raises the proper error
+            elif rule == "grow":
+                args = tuple(self.materialize(a) for a in args)
+                for arg in args:
+                    self.charge_weight(arg)
+                self.check_size(len(obj) + sum(map(len, args)) + len(kwargs), what)
+            return method(*args, **kwargs)
+
+        return guarded
+
     def call(self, func: Any, /, *args: Any, **kwargs: Any) -> Any:
-        special = _SPECIAL.get(id(func))
-        if special is not None:
-            return special(self, func, args, kwargs)
-        if type(func) is GenericAlias:
-            raise self.refuse("subscripted types such as list[int] cannot be called")
-        return func(*args, **kwargs)
+        kind = _CALLS.get(id(func))
+        if kind is None:
+            if type(func) is GenericAlias:
+                raise self.refuse("subscripted types such as list[int] cannot be called")
+            return func(*args, **kwargs)
+        if kind in ("shallow", "deep", "sort"):
+            if len(args) == 1:
+                args = (self.consumable(args[0], kind),)
+            for arg in args if len(args) > 1 else ():
+                self.charge_weight(arg)
+        elif kind == "sum":
+            if type(args[1] if len(args) > 1 else kwargs.get("start", 0)) not in (int, float, bool):
+                raise self.refuse(
+                    "sum() adds numbers only (adding lists or strings that way takes quadratic time)"
+                )
+            args = (self.consumable(args[0], "shallow"), *args[1:]) if args else args
+        elif kind == "text" and args:
+            self.text_weight(args[0])
+        elif kind == "number" and args and isinstance(args[0], str):
+            self.charge_size(len(args[0]))
+        elif kind == "round":
+            digits = args[1] if len(args) > 1 else kwargs.get("ndigits")
+            if isinstance(digits, int) and abs(digits) > MAX_ROUND_DIGITS:
+                raise self.refuse(f"round() to {digits} digits: at most {MAX_ROUND_DIGITS} are allowed")
+        result = func(*args, **kwargs)
+        if kind == "number" and isinstance(result, int) and result.bit_length() > MAX_INT_BITS:
+            raise self.refuse(f"the result has more than {MAX_INT_BITS:,} bits")
+        if kind == "range" and -((result.start - result.stop) // result.step) > MAX_RANGE:
+            raise self.refuse(f"range() of more than {MAX_RANGE:,} elements")
+        return result
 
     def fmt(self, value: Any, conversion: int, spec: str) -> str:
         """One ``{value!conversion:spec}`` field of an f-string, with widths and precisions capped."""
         self.text_weight(value)
         for run in _DIGITS.findall(spec):
             if len(run) > 8 or int(run) > MAX_SIZE:
-                raise self.refuse(f"the width or precision {run} in an f-string is more than {MAX_SIZE:,}")
+                raise self.refuse(
+                    f"the width or precision {run[:12]} in an f-string is more than {MAX_SIZE:,}"
+                )
             self.charge_size(int(run))
-        if conversion == ord("r"):
-            value = repr(value)
-        elif conversion == ord("a"):
-            value = ascii(value)
-        elif conversion == ord("s"):
-            value = str(value)
+        convert = _CONVERSIONS.get(conversion)
+        value = convert(value) if convert else value
         if isinstance(value, str):
             self.charge_size(len(value))
         return format(value, spec)
-
-
-def _charged(g: Guards, arg: Any, deep: bool, sort: bool = False) -> Any:
-    """An argument that a builtin iterates in C, charged first (deep: its elements get compared or hashed)."""
-    if not isinstance(arg, _SIZED):
-        return g.counted(arg, deep)
-    if deep:
-        g.charge_weight(arg)
-    else:
-        g.charge_size(len(arg))
-    if sort and len(arg) > 1:
-        g.charge_size(int(len(arg) * log2(len(arg))))
-    return arg
-
-
-def _consume(deep: bool, sort: bool = False) -> Callable[[Guards, Any, tuple[Any, ...], dict[str, Any]], Any]:
-    def call(g: Guards, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        if len(args) == 1:
-            args = (_charged(g, args[0], deep, sort),)
-        else:
-            for arg in args:
-                g.charge_weight(arg)
-        return func(*args, **kwargs)
-
-    return call
-
-
-def _call_sum(g: Guards, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    start = args[1] if len(args) > 1 else kwargs.get("start", 0)
-    if type(start) not in (int, float, bool):
-        raise g.refuse("sum() adds numbers only (adding up lists or strings that way takes quadratic time)")
-    if args:
-        args = (_charged(g, args[0], deep=False), *args[1:])
-    return func(*args, **kwargs)
-
-
-def _call_str(g: Guards, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    if args:
-        g.text_weight(args[0])
-    return func(*args, **kwargs)
-
-
-def _call_number(g: Guards, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    if args and isinstance(args[0], str):
-        g.charge_size(len(args[0]))
-    result = func(*args, **kwargs)
-    if isinstance(result, int) and result.bit_length() > MAX_INT_BITS:
-        raise g.refuse(f"the result has more than {MAX_INT_BITS:,} bits")
-    return result
-
-
-def _call_round(g: Guards, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    digits = args[1] if len(args) > 1 else kwargs.get("ndigits")
-    if isinstance(digits, int) and abs(digits) > MAX_ROUND_DIGITS:
-        raise g.refuse(f"round() to {digits} digits: at most {MAX_ROUND_DIGITS} are allowed")
-    return func(*args, **kwargs)
-
-
-def _call_range(g: Guards, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    result = func(*args, **kwargs)
-    try:
-        size = len(result)
-    except OverflowError:
-        size = MAX_RANGE + 1
-    if size > MAX_RANGE:
-        raise g.refuse(f"range() of more than {MAX_RANGE:,} elements")
-    return result
-
-
-_SPECIAL: dict[int, Callable[[Guards, Any, tuple[Any, ...], dict[str, Any]], Any]] = {
-    **{id(f): _consume(False) for f in (list, tuple, any, all)},
-    **{id(f): _consume(True) for f in (set, frozenset, dict, min, max)},
-    id(sorted): _consume(True, sort=True),
-    id(sum): _call_sum,
-    id(str): _call_str,
-    id(int): _call_number,
-    id(float): _call_number,
-    id(round): _call_round,
-    id(range): _call_range,
-}
-

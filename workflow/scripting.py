@@ -31,7 +31,7 @@ class StepLog:
 _LOG: ContextVar[StepLog | None] = ContextVar("shanyu_step_log", default=None)
 
 
-class EngineScriptEngine(SandboxScriptEngine):  # type: ignore[misc]
+class EngineScriptEngine(SandboxScriptEngine):
     def __init__(self, handlers: HandlerRegistry, functions: Mapping[str, Callable[..., Any]]) -> None:
         super().__init__(environment=SandboxEnvironment(functions))
         self.handlers = handlers

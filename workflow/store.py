@@ -36,7 +36,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
-from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
 DEFAULT_SQLITE_PATH = Path("instance") / "shanyu.db"
@@ -269,7 +268,7 @@ class Database:
         self.is_sqlite = self.url.startswith("sqlite")
         if self.is_sqlite:
             self._prepare_sqlite_path()
-            self.engine: Engine = create_engine(self.url, echo=echo, poolclass=NullPool if ":memory:" not in self.url else None)
+            self.engine: Engine = create_engine(self.url, echo=echo)
             _configure_sqlite(self.engine)
         else:
             schema = os.environ.get("SHANYU_DATABASE_SCHEMA")

@@ -14,11 +14,11 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from .errors import InvalidData, NotFound, PermissionDenied
-from .store import LaneRole, User, UserRole
+from .store import HumanTask, LaneRole, User, UserRole
 
 ADMIN = "admin"
 AUDITOR = "auditor"
@@ -98,10 +98,14 @@ def load_actor(session: Session, name: str) -> Actor:
     return Actor(name, frozenset(roles), row[1])
 
 
-def map_lane(session: Session, lane: str, role: str) -> None:
+def map_lane(session: Session, lane: str, role: str) -> int:
+    """Map ``lane`` to ``role`` for new tasks and re-label its open tasks; returns how many."""
     existing = session.get(LaneRole, lane)
     if existing is None:
         session.add(LaneRole(lane=lane, role=role))
     else:
         existing.role = role
     session.flush()
+    result = session.execute(update(HumanTask).where(HumanTask.lane == lane, HumanTask.state == "ready")
+                             .values(role=role))
+    return int(result.rowcount)  # type: ignore[attr-defined]
