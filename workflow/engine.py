@@ -130,11 +130,14 @@ class Engine:
     """The engine core: commands over cases, with a bounded cache of loaded cases."""
 
     def __init__(self, *, handlers: HandlerRegistry | None = None,
-                 functions: Mapping[str, Callable[..., Any]] | None = None, cache_size: int = 256,
+                 functions: Mapping[str, Callable[..., Any]] | None = None,
+                 recorded_functions: frozenset[str] = frozenset(), cache_size: int = 256,
                  validate: Callable[[Session, str | None, dict[str, Any]], dict[str, Any]] | None = None) -> None:
+        """``functions`` are offered to BPMN expressions; the results of those named in
+        ``recorded_functions`` are written into history and replayed from it."""
         timeshim.install()
         self.handlers = handlers or REGISTRY
-        self.script_engine = EngineScriptEngine(self.handlers, functions or {})
+        self.script_engine = EngineScriptEngine(self.handlers, functions or {}, record=recorded_functions)
         self.cases = CaseStore(self.script_engine, cache_size=cache_size)
         self.validate = validate
 
@@ -477,6 +480,8 @@ class Engine:
                 thrown.append({"message": definition.name, "keys": keys})
         if log.handler_results:
             payload = {**payload, "handler_results": log.handler_results}
+        if log.function_results:
+            payload = {**payload, "function_results": log.function_results}
         if thrown:
             payload = {**payload, "messages_sent": thrown}
         changes = collect_changes(case.loaded)

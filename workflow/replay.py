@@ -121,7 +121,8 @@ def _task(workflow: BpmnWorkflow, event: EventView, state: int) -> Any:
 
 def _apply(engine: Any, workflow: BpmnWorkflow, event: EventView) -> None:
     payload = event.payload
-    log = StepLog(replay=[dict(r) for r in payload.get("handler_results", [])])
+    log = StepLog(replay=[dict(r) for r in payload.get("handler_results", [])],
+                  replay_functions=[dict(r) for r in payload.get("function_results", [])])
     with timeshim.at(datetime.fromisoformat(event.at)), engine.script_engine.recording(log):
         if event.type == "instance_started":
             workflow.task_tree.data.update(payload.get("data") or {})
@@ -141,3 +142,5 @@ def _apply(engine: Any, workflow: BpmnWorkflow, event: EventView) -> None:
         workflow.do_engine_steps()
     if log.replay:
         raise _Mismatch(f"{len(log.replay)} recorded service-task result(s) were not used")
+    if log.replay_functions:
+        raise _Mismatch(f"{len(log.replay_functions)} recorded function result(s) were not used")

@@ -25,15 +25,53 @@ from .state import path_of
 @dataclass
 class StepLog:
     handler_results: list[dict[str, Any]] = field(default_factory=list)
-    replay: list[dict[str, Any]] | None = None  # recorded results to hand back, in order
+    replay: list[dict[str, Any]] | None = None  # recorded handler results to hand back, in order
+    function_results: list[dict[str, Any]] = field(default_factory=list)
+    replay_functions: list[dict[str, Any]] | None = None  # recorded function results, in order
 
 
 _LOG: ContextVar[StepLog | None] = ContextVar("shanyu_step_log", default=None)
 
 
+def recorded(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a vetted function whose answer may change over time (a working-day calculation after
+    an admin imports a new holiday schedule): each call made during a step is logged, and replay
+    hands back the logged answer, so a case replays as it ran."""
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        log = _LOG.get()
+        if log is not None and log.replay_functions is not None:
+            if not log.replay_functions:
+                raise WorkflowFailed(f"Replay: the history records no result for a call of {name}().")
+            entry = log.replay_functions.pop(0)
+            if entry.get("function") != name:
+                raise WorkflowFailed(f"Replay: expected a call of {entry.get('function')}(), "
+                                     f"but the case called {name}().")
+            log.function_results.append(entry)
+            return entry.get("result")
+        result = fn(*args, **kwargs)
+        if log is not None:
+            log.function_results.append({"function": name, "args": [_plain(a) for a in args],
+                                         "result": result})
+        return result
+
+    call.__name__ = name
+    call.__doc__ = fn.__doc__
+    return call
+
+
+def _plain(value: Any) -> Any:
+    return value if isinstance(value, str | int | float | bool | type(None)) else str(value)
+
+
 class EngineScriptEngine(SandboxScriptEngine):
-    def __init__(self, handlers: HandlerRegistry, functions: Mapping[str, Callable[..., Any]]) -> None:
-        super().__init__(environment=SandboxEnvironment(functions))
+    """``functions`` are offered to expressions; those named in ``record`` have their results
+    logged in history and replayed from it (see ``recorded``)."""
+
+    def __init__(self, handlers: HandlerRegistry, functions: Mapping[str, Callable[..., Any]],
+                 *, record: frozenset[str] | set[str] = frozenset()) -> None:
+        offered = {name: (recorded(name, fn) if name in record else fn) for name, fn in functions.items()}
+        super().__init__(environment=SandboxEnvironment(offered))
         self.handlers = handlers
 
     @contextmanager

@@ -111,3 +111,21 @@ def test_forged_time_changes_timer_outcome(db: Database, engine: Engine, clock: 
     with db.read() as s:
         result = replay(s, Engine(), iid)
     assert result.first_mismatch is not None and result.first_mismatch.seq == seq
+
+
+def test_recorded_function_results_replay_even_when_the_function_now_answers_otherwise(
+        db: Database, clock: FakeClock, users: dict[str, Actor]) -> None:
+    """A working-day calculation changes when an admin imports a holiday schedule; the case must
+    still replay as it ran, so the engine records such results and replay reads them back."""
+    live = Engine(functions={"next_deadline": lambda day: f"{day}+5"}, recorded_functions=frozenset({"next_deadline"}))
+    deploy(live, db, clock, "engine_function.bpmn")
+    with db.write() as s:
+        iid = live.start(s, "engine_function", {"opened": "2022-09-30"}, actor=users["city"], now=clock.now())
+    later = Engine(functions={"next_deadline": lambda day: f"{day}+6"}, recorded_functions=frozenset({"next_deadline"}))
+    unrecorded = Engine(functions={"next_deadline": lambda day: f"{day}+6"})
+    with db.read() as s:
+        started = s.execute(select(HistoryEvent.payload).where(HistoryEvent.instance_id == iid)).scalar_one()
+        assert json.loads(started)["function_results"] == [
+            {"function": "next_deadline", "args": ["2022-09-30"], "result": "2022-09-30+5"}]
+        assert replay(s, later, iid).ok
+        assert not replay(s, unrecorded, iid).ok  # without the record the new answer would show
