@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from . import specs as specs_mod
 from .errors import ConcurrentModification, NotFound
+from .forms import forms_of
 from .history import ChainHead
 from .state import Changes, LoadedCase, restore
 from .store import Bundle, DataBlob, HumanTask, Instance, MessageSubscription, ProcessVersion, TaskRow, Timer
@@ -94,6 +95,7 @@ class CaseStore:
         self.cache_size = cache_size
         self._cache: OrderedDict[int, Case] = OrderedDict()
         self._specs: OrderedDict[int, tuple[Any, dict[str, Any]]] = OrderedDict()
+        self._forms: dict[int, dict[str, dict[str, Any]]] = {}
         self._lock = threading.Lock()
 
     # -- specs ---------------------------------------------------------------------------------
@@ -114,8 +116,20 @@ class CaseStore:
         found = specs_mod.load_specs(bundle, row[0])
         with self._lock:
             self._specs[version_id] = found
+            self._forms[version_id] = forms_of(bundle.files)
             while len(self._specs) > 64:
-                self._specs.popitem(last=False)
+                evicted, _ = self._specs.popitem(last=False)
+                self._forms.pop(evicted, None)
+        return found
+
+    def forms_for(self, session: Session, version_id: int) -> dict[str, dict[str, Any]]:
+        """The forms deployed with a process version, keyed by file name (``forms/x.json``)."""
+        with self._lock:
+            found = self._forms.get(version_id)
+        if found is None:
+            self.specs_for(session, version_id)
+            with self._lock:
+                found = self._forms.get(version_id, {})
         return found
 
     # -- cases ---------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from handlers.registry import REGISTRY, HandlerRegistry
 
-from . import projections, specs, timeshim
+from . import forms, projections, specs, timeshim
 from .cases import Case, CaseStore
 from .errors import (
     InvalidData,
@@ -131,15 +131,13 @@ class Engine:
 
     def __init__(self, *, handlers: HandlerRegistry | None = None,
                  functions: Mapping[str, Callable[..., Any]] | None = None,
-                 recorded_functions: frozenset[str] = frozenset(), cache_size: int = 256,
-                 validate: Callable[[Session, str | None, dict[str, Any]], dict[str, Any]] | None = None) -> None:
+                 recorded_functions: frozenset[str] = frozenset(), cache_size: int = 256) -> None:
         """``functions`` are offered to BPMN expressions; the results of those named in
         ``recorded_functions`` are written into history and replayed from it."""
         timeshim.install()
         self.handlers = handlers or REGISTRY
         self.script_engine = EngineScriptEngine(self.handlers, functions or {}, record=recorded_functions)
         self.cases = CaseStore(self.script_engine, cache_size=cache_size)
-        self.validate = validate
 
     # -- deploy --------------------------------------------------------------------------------
     def deploy(self, session: Session, files: Mapping[str, bytes | str], *, actor: Actor, now: datetime) -> list[Deployed]:
@@ -286,8 +284,12 @@ class Engine:
             if ht.claimed_by != actor.name:
                 raise PermissionDenied(f"Task {task_id} '{ht.name}' is claimed by '{ht.claimed_by}'; "
                                        "only they can complete it.")
-            if self.validate is not None:
-                data = self.validate(session, ht.form, data)
+            if ht.form:
+                schema = self.cases.forms_for(session, case.process_version_id).get(ht.form)
+                if schema is None:
+                    raise WorkflowFailed(f"Task {task_id} '{ht.name}' uses form '{ht.form}', which its process "
+                                         "version does not contain.")
+                forms.validate(schema, data, form=ht.form)
             task = case.workflow.get_task_from_id(UUID(ht.task_id))
             if task is None or task.state != TaskState.READY:
                 raise TaskNotReady(f"Task {task_id} '{ht.name}' is no longer ready in its case.")

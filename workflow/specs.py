@@ -32,12 +32,17 @@ from SpiffWorkflow.dmn.parser.BpmnDmnParser import SCHEMAS as DMN_SCHEMAS
 from SpiffWorkflow.spiff.parser.process import SPIFF_XSD, SpiffBpmnParser
 
 from workflow.errors import InvalidSpec, NotFound, ShanyuError
+from workflow.forms import FORM_SUFFIX, forms_of
 from workflow.sandbox import check_expression
 from workflow.xmlsafe import DEFAULT_MAX_BYTES, decode_xml, parse_xml
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
-SUFFIXES = (".bpmn", ".dmn")
+XML_SUFFIXES = (".bpmn", ".dmn")
+SUFFIXES = (*XML_SUFFIXES, FORM_SUFFIX)  # forms (JSON Schema) travel with the diagrams
+# SpiffWorkflow names its own start and end specs like this; a BPMN element with such an id
+# would silently replace them and leave a process that cannot start.
+RESERVED_IDS = frozenset({"Start", "End", "Root"})
 SPEC_CACHE_SIZE = 64
 
 Mode = Literal["eval", "exec"]
@@ -83,10 +88,23 @@ def bundle_from_files(files: Mapping[str, bytes | str], *, max_bytes: int = DEFA
     decoded = []
     for name, data in files.items():
         if not name.lower().endswith(SUFFIXES) or "\x00" in name:
-            raise InvalidSpec(f"{name!r}: only .bpmn and .dmn files can be deployed.", file=name)
-        decoded.append((name, decode_xml(data, filename=name, max_bytes=max_bytes)))
+            raise InvalidSpec(f"{name!r}: only .bpmn, .dmn and .json (form) files can be deployed.", file=name)
+        if name.lower().endswith(FORM_SUFFIX):
+            decoded.append((name, _decode_json(name, data, max_bytes)))
+        else:
+            decoded.append((name, decode_xml(data, filename=name, max_bytes=max_bytes)))
     ordered = tuple(sorted(decoded))
     return Bundle(files=ordered, content_hash=_content_hash(ordered))
+
+
+def _decode_json(name: str, data: bytes | str, max_bytes: int) -> str:
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    if len(raw) > max_bytes:
+        raise InvalidSpec(f"{name}: {len(raw)} bytes is larger than the limit of {max_bytes}.", file=name)
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidSpec(f"{name}: a form file must be UTF-8 ({exc.reason} at byte {exc.start}).", file=name) from exc
 
 
 def bundle_from_paths(paths: Iterable[Path], *, max_bytes: int = DEFAULT_MAX_BYTES) -> Bundle:
@@ -210,11 +228,15 @@ def parse_bundle(bundle: Bundle) -> ParsedBundle:
     parser = SpiffBpmnParser(validator=BpmnValidator(imports={"spiffworkflow": SPIFF_XSD}))
     documents: dict[str, Any] = {}
     names: dict[str, str] = {}
+    forms = forms_of(bundle.files)
     for file, text in bundle.files:
+        if file in forms:
+            continue
         root = documents[file] = parse_xml(text, filename=file)
         tag = etree.QName(root)
         with _spiff_errors(documents, file):
             if (tag.namespace, tag.localname) == (BPMN_NS, "definitions"):
+                _check_reserved_ids(root, file)
                 parser.add_bpmn_xml(root, filename=file)
                 _check_references(root, file)
                 for process in root.iterchildren(f"{{{BPMN_NS}}}process"):
@@ -237,7 +259,30 @@ def parse_bundle(bundle: Bundle) -> ParsedBundle:
         with _spiff_errors(documents, dmn.filename):
             dmn.parse()
     check_bundle_expressions(parsed)
+    _check_forms(parsed, forms)
     return parsed
+
+
+def _check_reserved_ids(root: Any, file: str) -> None:
+    for element in root.iter():
+        if isinstance(element.tag, str) and element.get("id") in RESERVED_IDS:
+            raise _located(f"the id '{element.get('id')}' is reserved by the engine; rename the element "
+                           f"(for example to '{element.get('id')}Event_1').", file, element.sourceline, element.get("id"))
+
+
+def _check_forms(parsed: ParsedBundle, forms: dict[str, Any]) -> None:
+    """Every user task that names a form must find it in the bundle."""
+    for process_id in parsed.process_ids:
+        spec, subprocess_specs = parsed.get_specs(process_id)
+        for sp in [spec, *subprocess_specs.values()]:
+            for ts in sp.task_specs.values():
+                props = (getattr(ts, "extensions", None) or {}).get("properties") or {}
+                form = props.get("form") or props.get("formJsonSchemaFilename")
+                if form and form not in forms:
+                    known = ", ".join(sorted(forms)) or "none"
+                    raise InvalidSpec(f"Task '{ts.bpmn_name or ts.bpmn_id}' ({ts.bpmn_id}) uses form '{form}', "
+                                      f"which is not in the deployment (forms deployed: {known}). Deploy the "
+                                      "folder that holds both the diagram and its forms/.", task=ts.bpmn_id, form=form)
 
 
 _TASK_EXPRESSIONS: tuple[tuple[str, str, Mode], ...] = (

@@ -116,14 +116,17 @@ def test_one_changed_byte_or_name_changes_the_hash() -> None:
     assert bundle_from_files({"y.bpmn": original}).content_hash != base
 
 
-def test_a_directory_contributes_its_bpmn_and_dmn_files_recursively(tmp_path: Path) -> None:
+def test_a_directory_contributes_its_bpmn_dmn_and_form_files_recursively(tmp_path: Path) -> None:
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "simple.bpmn").write_text(text("specs_simple.bpmn"), encoding="utf-8")
     (tmp_path / "grades.dmn").write_text(text("specs_grades.dmn"), encoding="utf-8")
-    (tmp_path / "form.json").write_text("{}", encoding="utf-8")
+    (tmp_path / "forms").mkdir()
+    (tmp_path / "forms" / "form.json").write_text("{}", encoding="utf-8")
+    (tmp_path / "notes.txt").write_text("not deployed", encoding="utf-8")
     bundle = bundle_from_paths([tmp_path])
-    assert [name for name, _ in bundle.files] == ["grades.dmn", "sub/simple.bpmn"]
-    files = {"sub/simple.bpmn": text("specs_simple.bpmn"), "grades.dmn": text("specs_grades.dmn")}
+    assert [name for name, _ in bundle.files] == ["forms/form.json", "grades.dmn", "sub/simple.bpmn"]
+    files = {"sub/simple.bpmn": text("specs_simple.bpmn"), "grades.dmn": text("specs_grades.dmn"),
+             "forms/form.json": "{}"}
     assert bundle.content_hash == bundle_from_files(files).content_hash
 
 
