@@ -26,7 +26,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
-from handlers.registry import REGISTRY, HandlerRegistry
+from handlers.registry import REGISTRY, HandlerContext, HandlerRegistry
 
 from . import forms, projections, specs, timeshim
 from .cases import Case, CaseStore
@@ -211,7 +211,7 @@ class Engine:
         instance_id = int(result.inserted_primary_key[0])  # type: ignore[index]
         workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=self.script_engine)
         case = self.cases.new_case(instance_id, pv.process_id, pv.id, district, workflow)
-        with self._step(case, now) as log:
+        with self._step(session, case, now) as log:
             workflow.task_tree.data.update(data)
             workflow.do_engine_steps()
         payload = {"process_id": pv.process_id, "version": pv.version, "version_id": pv.id,
@@ -298,7 +298,7 @@ class Engine:
             raise
         path = path_of(task)
         outgoing: list[_Outgoing] = []
-        with self._step(case, now) as log:
+        with self._step(session, case, now) as log:
             task.set_data(**data)
             task.run()
             case.workflow.do_engine_steps()
@@ -368,7 +368,7 @@ class Engine:
                outgoing: list[_Outgoing]) -> None:
         path = path_of(task)
         payload = {**msg.keys, **msg.payload}
-        with self._step(case, now) as log:
+        with self._step(session, case, now) as log:
             event = BpmnEvent(task.task_spec.event_definition, payload=payload, correlations={})
             task.task_spec.catch(task, event)
             task.task_spec._update(task)
@@ -433,7 +433,7 @@ class Engine:
             self.cases.put_back(case)
             return 0
         outgoing: list[_Outgoing] = []
-        with self._step(case, now) as log:
+        with self._step(session, case, now) as log:
             case.workflow.refresh_timers()
             case.workflow.do_engine_steps()
         fired = []
@@ -449,8 +449,8 @@ class Engine:
 
     # -- shared plumbing -----------------------------------------------------------------------
     @contextmanager
-    def _step(self, case: Case, now: datetime) -> Iterator[StepLog]:
-        log = StepLog()
+    def _step(self, session: Session, case: Case, now: datetime) -> Iterator[StepLog]:
+        log = StepLog(context=HandlerContext(session, case.id, case.process_id, case.district, "", now))
         try:
             with timeshim.at(now), self.script_engine.recording(log):
                 yield log

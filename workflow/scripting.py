@@ -12,10 +12,10 @@ import json
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from handlers.registry import HandlerRegistry, UnknownHandler
+from handlers.registry import HandlerContext, HandlerRegistry, UnknownHandler
 
 from .errors import WorkflowFailed
 from .sandbox import SandboxEnvironment, SandboxScriptEngine
@@ -26,6 +26,7 @@ from .state import path_of
 class StepLog:
     handler_results: list[dict[str, Any]] = field(default_factory=list)
     replay: list[dict[str, Any]] | None = None  # recorded handler results to hand back, in order
+    context: HandlerContext | None = None  # what side-effect handlers may use
     function_results: list[dict[str, Any]] = field(default_factory=list)
     replay_functions: list[dict[str, Any]] | None = None  # recorded function results, in order
 
@@ -99,7 +100,10 @@ class EngineScriptEngine(SandboxScriptEngine):
             result = recorded.get("result")
         else:
             try:
-                result = self.handlers.call(operation_name, params)
+                context = None
+                if log is not None and log.context is not None:
+                    context = replace(log.context, task=str(task.task_spec.bpmn_id))
+                result = self.handlers.call(operation_name, params, context)
             except UnknownHandler as exc:
                 raise WorkflowFailed(str(exc)) from exc
             try:
