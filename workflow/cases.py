@@ -18,8 +18,8 @@ import threading
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import bindparam, delete, select, update
@@ -31,12 +31,22 @@ from .errors import ConcurrentModification, NotFound
 from .forms import forms_of
 from .history import ChainHead
 from .state import Changes, LoadedCase, restore
-from .store import Bundle, DataBlob, HumanTask, Instance, MessageSubscription, ProcessVersion, TaskRow, Timer
+from .store import (
+    Bundle,
+    DataBlob,
+    HumanTask,
+    Instance,
+    MessageSubscription,
+    ProcessVersion,
+    TaskRow,
+    Timer,
+    table_of,
+)
 
-INSTANCE = Instance.__table__
-HUMAN = HumanTask.__table__
-TASK_ROW = TaskRow.__table__
-BLOB = DataBlob.__table__
+INSTANCE = table_of(Instance)
+HUMAN = table_of(HumanTask)
+TASK_ROW = table_of(TaskRow)
+BLOB = table_of(DataBlob)
 _INSTANCE_COLUMNS = [INSTANCE.c[name] for name in (
     "id", "process_id", "process_version_id", "status", "district", "lock_version", "state_token",
     "event_count", "head_hash", "meta")]
@@ -170,7 +180,7 @@ class CaseStore:
         for start in range(0, len(hash_list), 500):
             chunk = hash_list[start:start + 500]
             blobs.update(session.execute(select(DataBlob.hash, DataBlob.body).where(DataBlob.hash.in_(chunk))).all())
-        loaded = restore(spec, subprocess_specs, row.meta, [tuple(r) for r in task_rows], blobs, self.script_engine)
+        loaded = restore(spec, subprocess_specs, row.meta, [(r[0], r[1], r[2]) for r in task_rows], blobs, self.script_engine)
         case = Case(row.id, row.process_id, row.process_version_id, row.status, row.district, row.lock_version,
                     row.state_token, ChainHead(row.event_count, row.head_hash), loaded)
         for hid, tid in session.execute(
@@ -214,7 +224,7 @@ class CaseStore:
         if changes.meta is not None:
             params["meta_text"] = changes.meta
         result = conn.execute(_SAVE_INSTANCE if changes.meta is None else _SAVE_INSTANCE_META, params)
-        if result.rowcount != 1:  # type: ignore[attr-defined]
+        if result.rowcount != 1:
             raise ConcurrentModification(
                 f"Case {case.id} was changed by someone else while this action ran. Nothing was saved; "
                 "reload the case and try again.", instance_id=case.id)
@@ -228,7 +238,7 @@ class CaseStore:
         result = session.connection().execute(_BUMP_INSTANCE, {
             "iid": case.id, "expected": case.lock_version, "new_version": case.lock_version + 1, "now": now,
             "count": head.event_count, "head": head.head_hash})
-        if result.rowcount != 1:  # type: ignore[attr-defined]
+        if result.rowcount != 1:
             raise ConcurrentModification(f"Case {case.id} was changed by someone else; reload and retry.",
                                          instance_id=case.id)
         case.lock_version += 1

@@ -44,7 +44,7 @@ from .errors import (
 from .history import append_event
 from .scripting import EngineScriptEngine, StepLog
 from .state import canonical_json, collect_changes, path_of, state_digest
-from .store import Bundle, HumanTask, Instance, MessageSubscription, PendingMessage, ProcessVersion
+from .store import Bundle, HumanTask, Instance, MessageSubscription, PendingMessage, ProcessVersion, table_of
 from .users import Actor
 
 MAX_DATA_BYTES = 1_000_000
@@ -65,7 +65,7 @@ class Deployed:
                 "id": self.version_id, "content_hash": self.content_hash, "created": self.created}
 
 
-HUMAN = HumanTask.__table__
+HUMAN = table_of(HumanTask)
 
 
 @dataclass(frozen=True)
@@ -204,11 +204,10 @@ class Engine:
                 actor: Actor, now: datetime, outgoing: list[_Outgoing], event: str = "instance_started",
                 extra: dict[str, Any] | None = None) -> Case:
         spec, subprocess_specs = self.cases.specs_for(session, pv.id)
-        result = session.execute(insert(Instance).values(
+        instance_id = int(session.connection().execute(insert(table_of(Instance)).values(
             process_version_id=pv.id, process_id=pv.process_id, status="running", district=district,
             started_by=actor.name, started_at=now, updated_at=now, lock_version=0, state_token="", meta="",
-            event_count=0, head_hash=""))
-        instance_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+            event_count=0, head_hash="").returning(table_of(Instance).c.id)).scalar_one())
         workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=self.script_engine)
         case = self.cases.new_case(instance_id, pv.process_id, pv.id, district, workflow)
         with self._step(session, case, now) as log:
@@ -238,7 +237,7 @@ class Engine:
                 raise PermissionDenied(self._why_not(actor, ht))
             won = session.connection().execute(
                 update(HUMAN).where(HUMAN.c.id == task_id, HUMAN.c.claimed_by.is_(None))
-                .values(claimed_by=actor.name, claimed_at=now)).rowcount  # type: ignore[attr-defined]
+                .values(claimed_by=actor.name, claimed_at=now)).rowcount
             if won != 1:
                 raise TaskAlreadyClaimed(f"Task {task_id} '{ht.name}' was claimed by someone else a moment ago.")
             self._record(session, case, now=now, actor=actor.name, event="task_claimed",

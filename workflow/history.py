@@ -21,10 +21,10 @@ from sqlalchemy.orm import Session
 
 from .clock import iso
 from .state import canonical_json, sha256
-from .store import HistoryEvent, Instance
+from .store import HistoryEvent, Instance, table_of
 
 GENESIS = "0" * 64
-_INSERT_EVENT = insert(HistoryEvent.__table__)
+_INSERT_EVENT = insert(table_of(HistoryEvent))
 
 
 def event_hash(instance_id: int, seq: int, type_: str, at: str, actor: str, payload: str,

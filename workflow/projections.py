@@ -20,11 +20,11 @@ from sqlalchemy.orm import Session
 from .cases import Case
 from .errors import WorkflowFailed
 from .state import all_workflows, canonical_json
-from .store import HumanTask, LaneRole, MessageSubscription, Timer
+from .store import HumanTask, LaneRole, MessageSubscription, Timer, table_of
 
-HUMAN = HumanTask.__table__
-TIMER = Timer.__table__
-SUBS = MessageSubscription.__table__
+HUMAN = table_of(HumanTask)
+TIMER = table_of(Timer)
+SUBS = table_of(MessageSubscription)
 
 # Built once: statement construction costs more than executing a cached one.
 _CLOSE_HUMAN = update(HUMAN).where(HUMAN.c.id == bindparam("hid")).values(

@@ -50,9 +50,9 @@ def install() -> None:
     import SpiffWorkflow.bpmn.specs.event_definitions.timer as timer_module
     import SpiffWorkflow.task as task_module
 
-    timer_module.datetime = ClockedDatetime  # type: ignore[misc]
-    timer_module.LOCALTZ = SHANGHAI  # type: ignore[attr-defined]
-    task_module.time = _ClockedTime()  # type: ignore[assignment]
+    timer_module.datetime = ClockedDatetime
+    timer_module.LOCALTZ = SHANGHAI
+    task_module.time = _ClockedTime()
     _installed = True
 
 

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from tests.conftest import deploy
 from handlers.registry import HandlerContext, HandlerRegistry
+from tests.conftest import deploy
 from workflow import errors
 from workflow.clock import FakeClock
 from workflow.engine import Engine
