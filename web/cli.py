@@ -101,14 +101,18 @@ def cmd_deploy(ctx: Context) -> None:
     for name in ctx.args.files:
         path = Path(name)
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.suffix in SUFFIXES and p.is_file())
+            found = sorted(p for p in path.rglob("*") if p.suffix.lower() in SUFFIXES and p.is_file())
             if not found:
                 raise InvalidData(f"{path} holds no .bpmn or .dmn files.")
-            files.update({str(p.relative_to(path)): p.read_bytes() for p in found})
+            items = [(p.relative_to(path).as_posix(), p) for p in found]
         elif path.is_file():
-            files[path.name] = path.read_bytes()
+            items = [(path.name, path)]
         else:
             raise InvalidData(f"{path}: no such file or directory.")
+        for key, file in items:
+            if key in files:  # one would silently replace the other in the bundle
+                raise InvalidData(f"Two files would both be named {key!r} in the bundle; deploy them separately.")
+            files[key] = file.read_bytes()
     with ctx.db.write() as session:
         results = ctx.engine.deploy(session, files, actor=ctx.actor(session), now=ctx.clock.now())
     ctx.out([r.to_dict() for r in results], lambda: "\n".join(
@@ -194,6 +198,21 @@ def cmd_history_verify(ctx: Context) -> None:
         raise SystemExit(1)
 
 
+def cmd_history_replay(ctx: Context) -> None:
+    from workflow.replay import replay
+
+    with ctx.db.read() as session:
+        result = replay(session, ctx.engine, ctx.args.instance, upto=ctx.args.upto)
+    ctx.out(result.to_dict(), lambda: "\n".join(
+        [f"#{s.seq:<4} {s.at[:19].replace('T', ' ')}Z  {s.type:<18} "
+         + ("state reproduced" if s.ok else f"MISMATCH: {s.note}") for s in result.steps]
+        + [f"case {result.instance_id}: " + ("replay reproduces every recorded state" if result.ok
+                                             else f"replay differs at event {result.first_mismatch.seq}"
+                                             if result.first_mismatch else "")]))
+    if not result.ok:
+        raise SystemExit(1)
+
+
 def cmd_user_add(ctx: Context) -> None:
     password = None
     if ctx.args.password_stdin:
@@ -222,15 +241,21 @@ def cmd_serve(ctx: Context) -> None:
 
 # -- parser ------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
+    # The options go before or after the command. A subcommand's own defaults would overwrite what was
+    # given before it, so only the top-level parser has defaults.
+    top = argparse.ArgumentParser(add_help=False)
+    top.add_argument("--json", action="store_true", help="machine-readable JSON output")
+    top.add_argument("--database-url", help="overrides SHANYU_DATABASE_URL")
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--json", action="store_true", help="machine-readable JSON output")
-    common.add_argument("--database-url", help="overrides SHANYU_DATABASE_URL")
+    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                        help="machine-readable JSON output")
+    common.add_argument("--database-url", default=argparse.SUPPRESS, help="overrides SHANYU_DATABASE_URL")
     as_user = argparse.ArgumentParser(add_help=False)
     as_user.add_argument("--as", dest="as_user", metavar="USER", help="act as this user")
     needs_user = argparse.ArgumentParser(add_help=False)
     needs_user.add_argument("--as", dest="as_user", metavar="USER", required=True, help="act as this user")
 
-    parser = argparse.ArgumentParser(prog="shanyu", description="Shanyu (善育) workflow system", parents=[common])
+    parser = argparse.ArgumentParser(prog="shanyu", description="Shanyu (善育) workflow system", parents=[top])
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("init", parents=[common], help="create or upgrade the database").set_defaults(fn=cmd_init)
     p = sub.add_parser("deploy", parents=[common, as_user], help="deploy BPMN/DMN files or folders")
@@ -263,6 +288,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = hist.add_parser("verify", parents=[common], help="recompute hash chains (exit 1 if any is broken)")
     p.add_argument("instance", type=int, nargs="?")
     p.set_defaults(fn=cmd_history_verify)
+    p = hist.add_parser("replay", parents=[common], help="rebuild a case from its inputs and compare every "
+                        "recorded state (exit 1 on a mismatch)")
+    p.add_argument("instance", type=int)
+    p.add_argument("--upto", type=int, metavar="SEQ", help="stop after this event")
+    p.set_defaults(fn=cmd_history_replay)
     user = sub.add_parser("user", help="manage users").add_subparsers(dest="user_command", required=True)
     p = user.add_parser("add", parents=[common], help="create or update a user")
     p.add_argument("name")
@@ -283,7 +313,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run one command; returns the exit status (also for --help and usage errors)."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # argparse printed the help (0) or the usage error (2)
+        return int(exc.code or 0)
     ctx = Context(args)
     try:
         args.fn(ctx)
