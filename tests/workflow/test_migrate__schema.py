@@ -1,0 +1,105 @@
+"""The Alembic migrations build exactly the schema of ``workflow.store``'s models, on SQLite and on
+PostgreSQL: every table, nothing for autogenerate to add or change, and upgrading again changes nothing.
+
+The ``db`` fixture creates its schema with ``create_all``; these tests need an empty database instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect, select, text
+
+from tests.conftest import PgSchema, postgres_url
+from workflow import migrate
+from workflow.store import Base, Database, LaneRole
+
+MODEL_TABLES = set(Base.metadata.tables)
+
+
+@pytest.fixture
+def empty_db(backend: str, tmp_path: Path) -> Iterator[Database]:
+    """A database (SQLite file, or a throwaway PostgreSQL schema) without any table."""
+    if backend == "sqlite":
+        database = Database(f"sqlite:///{tmp_path / 'empty.db'}")
+        yield database
+        database.dispose()
+        return
+    schema = PgSchema(postgres_url() or "")
+    database = schema.database()
+    try:
+        yield database
+    finally:
+        database.dispose()
+        schema.drop()
+
+
+def tables(db: Database) -> set[str]:
+    return set(inspect(db.engine).get_table_names())
+
+
+def columns(db: Database) -> dict[str, list[tuple[str, str, bool]]]:
+    found = inspect(db.engine)
+    return {
+        name: [(c["name"], str(c["type"]), c["nullable"]) for c in found.get_columns(name)]
+        for name in sorted(MODEL_TABLES)
+    }
+
+
+def differences(db: Database) -> list[Any]:
+    with db.engine.connect() as conn:
+        return list(compare_metadata(MigrationContext.configure(conn), Base.metadata))
+
+
+def test_the_comparison_sees_missing_tables(empty_db: Database) -> None:
+    """Guards the test below: on an empty database autogenerate wants to add every model table."""
+    assert tables(empty_db) == set()
+    added = {diff[1].name for diff in differences(empty_db) if diff[0] == "add_table"}
+    assert added == MODEL_TABLES
+
+
+def test_upgrade_creates_every_table_of_the_models(empty_db: Database) -> None:
+    revision = migrate.upgrade(empty_db)
+    assert revision == migrate.head_revision() != ""
+    assert migrate.current_revision(empty_db) == revision
+    assert tables(empty_db) == MODEL_TABLES | {"alembic_version"}
+
+
+def test_the_migrated_schema_matches_the_models(empty_db: Database) -> None:
+    migrate.upgrade(empty_db)
+    assert differences(empty_db) == []
+
+
+def test_upgrading_twice_changes_nothing(empty_db: Database) -> None:
+    first = migrate.upgrade(empty_db)
+    with empty_db.write() as session:
+        session.add(LaneRole(lane="区有关部门", role="district_staff"))
+    before = columns(empty_db)
+
+    assert migrate.upgrade(empty_db) == first
+    assert migrate.current_revision(empty_db) == first
+    assert tables(empty_db) == MODEL_TABLES | {"alembic_version"}
+    assert columns(empty_db) == before
+    with empty_db.read() as session:
+        assert session.execute(select(LaneRole.lane, LaneRole.role)).all() == [
+            ("区有关部门", "district_staff")
+        ]
+        assert session.scalar(text("SELECT count(*) FROM alembic_version")) == 1
+
+
+def test_downgrade_to_base_removes_every_table(empty_db: Database) -> None:
+    migrate.upgrade(empty_db)
+    cfg = migrate.alembic_config()
+    with empty_db.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "base")
+    assert tables(empty_db) == {"alembic_version"}
+    assert migrate.current_revision(empty_db) is None
+    assert migrate.upgrade(empty_db) == migrate.head_revision()
+    assert differences(empty_db) == []
