@@ -40,6 +40,7 @@ def create_app(config: dict[str, Any] | None = None, *, clock: Clock | None = No
         app.config.update(config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = os.urandom(32).hex()
+    app.config["SECRET_KEY"] = str(app.config["SECRET_KEY"])  # env values are parsed as JSON
     db = Database(app.config.get("DATABASE_URL"))
     app.extensions["shanyu"] = {"db": db, "engine": Engine(), "clock": clock or SystemClock()}
 

@@ -131,6 +131,13 @@ class WorkflowFailed(ShanyuError):
     http_status = 422
 
 
+class DatabaseNotReady(ShanyuError):
+    """The database cannot be opened, or its schema is missing or older than this version."""
+
+    code = "database_not_ready"
+    http_status = 503
+
+
 class HistoryBroken(ShanyuError):
     code = "history_broken"
     http_status = 500

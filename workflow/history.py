@@ -99,6 +99,13 @@ _EVENT_COLUMNS = (HistoryEvent.id, HistoryEvent.instance_id, HistoryEvent.seq, H
 
 
 def _check_chain(instance_id: int, head: ChainHead, rows: Iterable[Any]) -> VerifyResult:
+    rows = list(rows)
+    result = _walk_chain(instance_id, head, rows)
+    # report every stored event, not just those read up to the break
+    return VerifyResult(result.instance_id, result.ok, len(rows), result.broken_seq, result.reason)
+
+
+def _walk_chain(instance_id: int, head: ChainHead, rows: list[Any]) -> VerifyResult:
     expected_prev = GENESIS
     expected_seq = 1
     last_id = -1
