@@ -16,10 +16,11 @@ from typing import Any
 
 from sqlalchemy import select
 
+from web import cli_timers
 from workflow import history, migrate
 from workflow.clock import SHANGHAI, SystemClock
 from workflow.engine import Engine
-from workflow.errors import InvalidData, ShanyuError
+from workflow.errors import DatabaseNotReady, InvalidData, ShanyuError
 from workflow.specs import SUFFIXES
 from workflow.store import Database, HumanTask
 from workflow.users import Actor, add_user, load_actor, map_lane
@@ -40,8 +41,15 @@ class Context:
     @property
     def db(self) -> Database:
         if self._db is None:
-            self._db = Database(getattr(self.args, "database_url", None))
+            db = Database(getattr(self.args, "database_url", None))
+            if getattr(self.args, "needs_schema", True):
+                _require_schema(db)
+            self._db = db
         return self._db
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.dispose()
 
     @property
     def engine(self) -> Engine:
@@ -58,6 +66,23 @@ class Context:
             print(json.dumps(value, ensure_ascii=False, indent=2, default=str))
         else:
             print(text() if callable(text) else text)
+
+
+def _require_schema(db: Database) -> None:
+    """Commands other than init and serve need a database that ``shanyu init`` prepared."""
+    try:
+        current = migrate.current_revision(db)
+    except Exception as exc:  # noqa: BLE001 - unreachable server, bad URL, unreadable file
+        db.dispose()
+        raise DatabaseNotReady(f"Cannot open the database at {db.url}: {exc.__class__.__name__}: {exc}") from exc
+    head = migrate.head_revision()
+    if current is None:
+        db.dispose()
+        raise DatabaseNotReady(f"The database at {db.url} has no Shanyu schema yet: run `shanyu init` first.")
+    if current != head:
+        db.dispose()
+        raise DatabaseNotReady(f"The database at {db.url} has schema {current}, this Shanyu needs {head}: "
+                          "run `shanyu init` to upgrade it.")
 
 
 def parse_json(text: str | None, what: str) -> dict[str, Any]:
@@ -177,8 +202,7 @@ def cmd_history_show(ctx: Context) -> None:
         result = history.verify_instance(session, ctx.args.instance)
         events = [e.to_dict() for e in history.list_events(session, ctx.args.instance)]
     ctx.out({"instance_id": ctx.args.instance, "events": events, "verified": result.to_dict()}, lambda: "\n".join(
-        [f"#{e['seq']:<4} {e['at'][:19].replace('T', ' ')}Z  {e['type']:<18} {e['actor']:<14} "
-         f"{json.dumps(e['payload'], ensure_ascii=False)[:100]}" for e in events]
+        [cli_timers.history_line(e) for e in events]
         + [("chain intact" if result.ok else f"CHAIN BROKEN at event {result.broken_seq}: {result.reason}")]))
 
 
@@ -236,7 +260,8 @@ def cmd_serve(ctx: Context) -> None:
 
     migrate.upgrade(ctx.db)
     app = create_app({"DATABASE_URL": ctx.db.url})
-    app.run(host=ctx.args.host, port=ctx.args.port, threaded=True)
+    with cli_timers.scheduler_for(ctx, app):
+        app.run(host=ctx.args.host, port=ctx.args.port, threaded=True)
 
 
 # -- parser ------------------------------------------------------------------------------------
@@ -257,7 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(prog="shanyu", description="Shanyu (善育) workflow system", parents=[top])
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("init", parents=[common], help="create or upgrade the database").set_defaults(fn=cmd_init)
+    sub.add_parser("init", parents=[common], help="create or upgrade the database").set_defaults(fn=cmd_init, needs_schema=False)
     p = sub.add_parser("deploy", parents=[common, as_user], help="deploy BPMN/DMN files or folders")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.set_defaults(fn=cmd_deploy)
@@ -308,7 +333,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", parents=[common], help="run the web server")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=5000)
-    p.set_defaults(fn=cmd_serve)
+    p.add_argument("--no-scheduler", action="store_true", help="do not fire timers in this process")
+    p.set_defaults(fn=cmd_serve, needs_schema=False)
+    cli_timers.register(sub, common)
     return parser
 
 
@@ -329,6 +356,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except SystemExit as exc:
         return int(exc.code or 0)
+    finally:
+        ctx.close()
     return 0
 
 

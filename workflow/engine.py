@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from handlers.registry import REGISTRY, HandlerContext, HandlerRegistry
 
-from . import forms, projections, specs, timeshim
+from . import calendar_store, forms, projections, specs, timeshim
 from .cases import Case, CaseStore
 from .errors import (
     InvalidData,
@@ -43,7 +43,7 @@ from .errors import (
 )
 from .history import append_event
 from .scripting import EngineScriptEngine, StepLog
-from .state import canonical_json, collect_changes, path_of, state_digest
+from .state import canonical_json, canonical_order, collect_changes, path_of, state_digest
 from .store import Bundle, HumanTask, Instance, MessageSubscription, PendingMessage, ProcessVersion, table_of
 from .users import Actor
 
@@ -133,8 +133,12 @@ class Engine:
                  functions: Mapping[str, Callable[..., Any]] | None = None,
                  recorded_functions: frozenset[str] = frozenset(), cache_size: int = 256) -> None:
         """``functions`` are offered to BPMN expressions; the results of those named in
-        ``recorded_functions`` are written into history and replayed from it."""
+        ``recorded_functions`` are written into history and replayed from it. Without ``functions``,
+        expressions get the working-day functions of ``calendar_store``, recorded."""
         timeshim.install()
+        if functions is None:
+            functions = calendar_store.expression_functions()
+            recorded_functions = recorded_functions | calendar_store.FUNCTION_NAMES
         self.handlers = handlers or REGISTRY
         self.script_engine = EngineScriptEngine(self.handlers, functions or {}, record=recorded_functions)
         self.cases = CaseStore(self.script_engine, cache_size=cache_size)
@@ -350,7 +354,9 @@ class Engine:
             reached.append(instance_id)
         if not reached:
             for pv in self._message_starters(session, msg.name):
-                case = self._create(session, pv, msg.keys.get("district"), {}, actor=Actor(actor), now=now,
+                # The message's keys are the new case's start data: its start event's correlation
+                # properties are evaluated on them, and later waits of the case correlate by them.
+                case = self._create(session, pv, msg.keys.get("district"), dict(msg.keys), actor=Actor(actor), now=now,
                                     outgoing=outgoing, extra={"started_by_message": msg.name})
                 start = next((t for t in case.workflow.get_tasks(state=TaskState.WAITING)
                               if isinstance(getattr(t.task_spec, "event_definition", None), MessageEventDefinition)
@@ -438,9 +444,8 @@ class Engine:
         fired = []
         for tid, due in sorted(before.items(), key=lambda item: item[1]):
             task = case.workflow.get_task_from_id(UUID(tid))
-            if task is None or task.state != TaskState.WAITING:
-                fired.append({"task": tid, "bpmn_id": task.task_spec.bpmn_id if task else None,
-                              "due": due.isoformat()})
+            if task is not None and task.state == TaskState.COMPLETED:  # a cancelled sibling did not fire
+                fired.append({"task": tid, "bpmn_id": task.task_spec.bpmn_id, "due": due.isoformat()})
         self._commit(session, case, now=now, actor="scheduler", event="timer_fired",
                      payload={"timers": fired, "fired_at": now.isoformat()}, log=log, outgoing=outgoing)
         self._route(session, outgoing, now=now)
@@ -452,6 +457,7 @@ class Engine:
         log = StepLog(context=HandlerContext(session, case.id, case.process_id, case.district, "", now))
         try:
             with timeshim.at(now), self.script_engine.recording(log):
+                canonical_order(case.workflow)
                 yield log
         except ShanyuError:
             raise

@@ -67,7 +67,20 @@ def timer_due(task: Task) -> datetime | None:
 
 
 def task_due(task: Task) -> datetime | None:
-    """A user task's due time: its earliest interrupting boundary timer, if any."""
+    """A user task's due time: its earliest interrupting boundary timer; failing that, that of the
+    nearest enclosing subprocess that has one (a stage's deadline is due for every task in it)."""
+    current: Task | None = task
+    while current is not None:
+        due = _boundary_due(current)
+        if due is not None:
+            return due
+        wf = current.workflow
+        parent_id = getattr(wf, "parent_task_id", None)
+        current = wf.top_workflow.get_task_from_id(parent_id) if parent_id is not None else None
+    return None
+
+
+def _boundary_due(task: Task) -> datetime | None:
     parent = task.parent
     if parent is None or not isinstance(parent.task_spec, BoundaryEventSplit):
         return None

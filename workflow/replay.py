@@ -22,7 +22,7 @@ from . import timeshim
 from .errors import NotFound, ShanyuError
 from .history import EventView, list_events
 from .scripting import StepLog
-from .state import LoadedCase, collect_changes, find_by_path, state_digest
+from .state import LoadedCase, canonical_order, collect_changes, find_by_path, state_digest
 
 NO_STATE_CHANGE = {"task_claimed", "task_released"}
 
@@ -124,6 +124,7 @@ def _apply(engine: Any, workflow: BpmnWorkflow, event: EventView) -> None:
     log = StepLog(replay=[dict(r) for r in payload.get("handler_results", [])],
                   replay_functions=[dict(r) for r in payload.get("function_results", [])])
     with timeshim.at(datetime.fromisoformat(event.at)), engine.script_engine.recording(log):
+        canonical_order(workflow)
         if event.type == "instance_started":
             workflow.task_tree.data.update(payload.get("data") or {})
         elif event.type == "task_completed":

@@ -34,6 +34,13 @@ class StepLog:
 _LOG: ContextVar[StepLog | None] = ContextVar("shanyu_step_log", default=None)
 
 
+def step_session() -> Any | None:
+    """The session of the command whose step runs in this context (``None`` outside a step and in
+    replay): vetted functions that read the database, such as the working-day calendar, use it."""
+    log = _LOG.get()
+    return log.context.session if log is not None and log.context is not None else None
+
+
 def recorded(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
     """Wrap a vetted function whose answer may change over time (a working-day calculation after
     an admin imports a new holiday schedule): each call made during a step is logged, and replay

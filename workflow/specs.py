@@ -146,13 +146,34 @@ class ParsedBundle:
             )
         file = self.parser.get_process_parser(process_id).filename
         with _spiff_errors(self.documents, file):
-            return self.parser.get_spec(process_id), self.parser.get_subprocess_specs(process_id)
+            spec, subprocess_specs = self.parser.get_spec(process_id), self.parser.get_subprocess_specs(process_id)
+        _own_lanes(self.documents, [spec, *subprocess_specs.values()])
+        return spec, subprocess_specs
 
     def lanes(self, process_id: str) -> list[str]:
         """Names of the process's lanes (its roles), in document order."""
         node = self.parser.get_process_parser(process_id).node
         names = (lane.get("name") for lane in node.iter(f"{{{BPMN_NS}}}lane"))
         return list(dict.fromkeys(name for name in names if name))
+
+
+def _own_lanes(documents: dict[str, Any], process_specs: list[Any]) -> None:
+    """Give every task the lane whose ``flowNodeRef`` lists it. SpiffWorkflow gives each task inside a
+    subprocess the subprocess's lane when it has one, and a modeler puts a subprocess in a lane as
+    soon as it is moved: the tasks of a stage that spans two lanes would silently change role."""
+    by_file: dict[str, dict[str, str]] = {}
+    for file, root in documents.items():
+        refs = by_file[file] = {}
+        for lane in root.iter(f"{{{BPMN_NS}}}lane"):
+            for ref in lane.iterfind(f"{{{BPMN_NS}}}flowNodeRef"):
+                if lane.get("name") and ref.text and ref.text.strip():
+                    refs[ref.text.strip()] = lane.get("name")
+    for process_spec in process_specs:
+        refs = by_file.get(getattr(process_spec, "file", None) or "", {})
+        for task_spec in process_spec.task_specs.values():
+            lane = refs.get(getattr(task_spec, "bpmn_id", None) or "")
+            if lane is not None:
+                task_spec.lane = lane
 
 
 _MISSING_PROCESS = re.compile(r"The process '([^']*)' was not found")

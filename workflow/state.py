@@ -135,10 +135,9 @@ def _meta(workflow: BpmnWorkflow) -> dict[str, Any]:
             "root": str(wf.task_tree.id),
         }
 
-    subs = {}
-    for key, sub in all_workflows(workflow):
-        if key:
-            subs[key] = {**header(sub), "spec": sub.spec.name}
+    # a list, in creation order: restoring them in that order makes a restored case run its
+    # subprocesses in the same order as the running one did (and as replay does)
+    subs = [[key, {**header(sub), "spec": sub.spec.name}] for key, sub in all_workflows(workflow) if key]
     return {**header(workflow), "subprocesses": subs}
 
 
@@ -208,7 +207,8 @@ def restore(spec: Any, subprocess_specs: dict[str, Any], meta_text: str,
 
     fill(workflow, "")
     header(workflow, meta)
-    pending = dict(meta["subprocesses"])
+    stored = meta["subprocesses"]
+    pending = dict(stored) if isinstance(stored, list) else dict(sorted(stored.items()))
     while pending:
         progressed = False
         for key, h in list(pending.items()):
@@ -225,6 +225,23 @@ def restore(spec: Any, subprocess_specs: dict[str, Any], meta_text: str,
         if not progressed:
             raise ValueError(f"stored subprocesses without a parent task: {sorted(pending)}")
     return case
+
+
+def canonical_order(workflow: BpmnWorkflow) -> None:
+    """Put the waiting (event-catching) tasks in tree order before a step.
+
+    SpiffWorkflow visits them in dict order when it refreshes timers and catches events; that order
+    is the order they started waiting in a running case but the row order in a restored one. A
+    step must not depend on whether its case came from the cache or the database (replay never
+    restores), so every step starts from the same canonical order.
+    """
+    manager = workflow.event_manager
+    if len(manager.tasks) > 1:
+        manager.tasks = dict(sorted(manager.tasks.items(), key=lambda item: _path_key(path_of(item[1]))))
+
+
+def _path_key(path: str) -> tuple[tuple[int, ...], ...]:
+    return tuple(tuple(int(i) for i in part.split("/")) for part in path.split(">"))
 
 
 def task_paths(workflow: BpmnWorkflow) -> dict[str, str]:
@@ -292,9 +309,14 @@ def state_digest(case: LoadedCase) -> str:
             cache["all"] = task_paths(workflow)
         return cache["all"]
 
+    # Subprocesses in path order: ``workflow.subprocesses`` is in creation order in a running case
+    # but in stored-key order in a restored one, and the digest must not tell them apart.
+    ordered = [("#top", workflow)] + sorted(
+        (("#sub:" + path_of(workflow.get_task_from_id(UUID(key))), wf) for key, wf in all_workflows(workflow) if key),
+        key=lambda item: item[0])
     lines: list[str] = []
-    for key, wf in all_workflows(workflow):
-        lines.append("#sub:" + path_of(workflow.get_task_from_id(UUID(key))) if key else "#top")
+    for label, wf in ordered:
+        lines.append(label)
         stack: list[Task] = [wf.task_tree]
         while stack:
             task = stack.pop()
@@ -307,7 +329,7 @@ def state_digest(case: LoadedCase) -> str:
                     saved.record_hash = record
             lines.append(f"{record}:{len(task._children)}")
             stack.extend(wf.tasks[c] for c in reversed(task._children) if c in wf.tasks)
-    for _key, wf in all_workflows(workflow):
+    for _label, wf in ordered:
         lines.append(canonical_json({
             "data": REGISTRY.convert(REGISTRY.clean(wf.data)),
             "correlations": REGISTRY.convert(wf.correlations),

@@ -237,3 +237,17 @@ def test_options_go_before_or_after_the_command(
     assert json.loads(capsys.readouterr().out) == {"database": url, "revision": head_revision()}
     assert (tmp_path / "given.db").is_file()
     assert not (tmp_path / "instance").exists()  # the default database was not touched
+
+
+def test_commands_on_an_uninitialised_database_say_to_run_init(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from web.cli import main
+
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    assert main(["tasks", "--database-url", url]) == 1
+    assert "run `shanyu init` first" in capsys.readouterr().err
+    assert main(["--json", "tasks", "--database-url", url]) == 1
+    err = json.loads(capsys.readouterr().err)
+    assert err["error"] == "database_not_ready"
+    assert main(["init", "--database-url", url]) == 0
+    capsys.readouterr()
+    assert main(["tasks", "--database-url", url]) == 0
