@@ -19,7 +19,8 @@ from sqlalchemy import select
 from web import cli_timers
 from workflow import history, migrate
 from workflow.clock import SHANGHAI, SystemClock
-from workflow.engine import Engine
+from workflow.engine import Engine, TaskView
+from workflow.inbox import claimable_tasks
 from workflow.errors import DatabaseNotReady, InvalidData, ShanyuError
 from workflow.specs import SUFFIXES
 from workflow.store import Database, HumanTask
@@ -99,7 +100,7 @@ def parse_json(text: str | None, what: str) -> dict[str, Any]:
     return value
 
 
-def task_dict(ht: HumanTask) -> dict[str, Any]:
+def task_dict(ht: HumanTask | TaskView) -> dict[str, Any]:
     return {
         "id": ht.id, "instance_id": ht.instance_id, "process_id": ht.process_id, "bpmn_id": ht.bpmn_id,
         "name": ht.name, "lane": ht.lane, "role": ht.role, "district": ht.district,
@@ -159,12 +160,11 @@ def cmd_start(ctx: Context) -> None:
 
 def cmd_tasks(ctx: Context) -> None:
     with ctx.db.read() as session:
-        query = select(HumanTask).where(HumanTask.state == "ready").order_by(HumanTask.id)
-        rows = list(session.execute(query).scalars())
         if ctx.args.as_user:
-            actor = load_actor(session, ctx.args.as_user)
-            rows = [t for t in rows if t.claimed_by == actor.name
-                    or (t.claimed_by is None and actor.may_work_on(t.role, t.district))]
+            rows: list[Any] = claimable_tasks(session, load_actor(session, ctx.args.as_user))
+        else:
+            rows = list(session.execute(
+                select(HumanTask).where(HumanTask.state == "ready").order_by(HumanTask.id)).scalars())
     tasks = [task_dict(t) for t in rows]
     ctx.out(tasks, lambda: "\n".join(task_line(t) for t in tasks) or "No open tasks.")
 

@@ -34,6 +34,7 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    text,
 )
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -130,7 +131,9 @@ class HumanTask(Base):
     __tablename__ = "human_task"
     __table_args__ = (
         Index("ix_human_task_inbox", "state", "role", "district"),
-        Index("ix_human_task_claimed", "claimed_by", "state"),
+        # partial: only claimed rows, so a planner never walks it for "claimed_by IS NULL"
+        Index("ix_human_task_claimed", "claimed_by", "state", sqlite_where=text("claimed_by IS NOT NULL"),
+              postgresql_where=text("claimed_by IS NOT NULL")),
         Index("ix_human_task_instance", "instance_id", "state"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

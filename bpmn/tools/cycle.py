@@ -1,0 +1,336 @@
+"""创建周期 creation_cycle: one case per evaluation cycle, started by municipal staff with the cycle data."""
+
+from __future__ import annotations
+
+from bpmnkit import Diagram
+
+LANES = [
+    (
+        "city",
+        "市有关部门",
+        "Municipal departments (市教委, 市卫生健康委, 市发展改革委): issue the indicators, "
+        "invite the districts, review and select, publish the notice, handle objections, report upward, "
+        "record the State's result and commend.",
+    ),
+    (
+        "approver",
+        "市级审批",
+        "Municipal approver (市有关部门审核批准): approves the selection and names the "
+        "Shanghai demonstration districts.",
+    ),
+]
+
+CYCLE_FIELDS = (
+    "cycle_id",
+    "cycle_name",
+    "eligible_districts",
+    "deadlines",
+    "quotas",
+    "indicators",
+    "notice_workdays",
+    "reminder_workdays",
+    "management",
+)
+
+
+def notify(kind: str, roles: str, districts: str, subject: str, body: str) -> dict[str, object]:
+    return {
+        "op": "notify",
+        "result": "notified",
+        "params": {
+            "kind": f'"{kind}"',
+            "roles": roles,
+            "districts": districts,
+            "subject": subject,
+            "body": body,
+        },
+    }
+
+
+def reminder(
+    d: Diagram, key: str, host: str, zh: str, en: str, deadline: str, col: float, row: float, roles: str
+) -> None:
+    d.boundary(
+        f"Timer_{key}_remind",
+        f"{zh}截止前提醒",
+        f"Reminder before the {en} deadline (non-interrupting).",
+        host,
+        cancel=False,
+        timer=f'deadline_at(add_workdays(deadlines["{deadline}"], -reminder_workdays), "09:00")',
+    )
+    d.add(
+        "serviceTask",
+        f"Notify_{key}_remind",
+        f"提醒{zh}截止",
+        f"Remind of the {en} deadline (outbox).",
+        d.nodes[host].lane,
+        col,
+        row,
+        **notify(
+            "reminder",
+            roles,
+            "[]",
+            f'f"{{cycle_name}}：{zh}截止提醒"',
+            f"f\"{zh}期限为 {{deadlines['{deadline}']}}。\"",
+        ),
+    )
+    d.add("endEvent", f"End_{key}_reminded", "已提醒", "Reminder sent.", d.nodes[host].lane, col + 1, row)
+    d.chain(f"Timer_{key}_remind", f"Notify_{key}_remind", f"End_{key}_reminded")
+
+
+def build() -> Diagram:
+    d = Diagram(
+        "creation_cycle",
+        "创建周期",
+        "Creation cycle: one evaluation round (in principle every two years). Indicators issued, "
+        "districts invited (one district_application case each), outcomes collected, unified review "
+        "and selection within both quotas, public notice for 5 working days with objections, report "
+        "upward, municipal naming, the State's result for national recommendations, commendation.",
+        LANES,
+    )
+    d.message("district_invited", {"cycle_id": "cycle_id", "district": "district"})
+    d.message("district_outcome", {"cycle_id": "cycle_id", "district": "district"})
+    d.message("objection_received", {"cycle_id": "cycle_id"})
+    d.message("national_result", {"cycle_id": "cycle_id"})
+    d.message("title_named", {"district": "district", "title_id": "title_id"})
+    d.pool(
+        "Pool_districts",
+        "各区（区创建申报）",
+        "The districts, each through its district_application case.",
+        cols=(4, 9),
+    )
+    d.pool(
+        "Pool_public",
+        "社会公众",
+        "The public: reads the notice on the 'China Shanghai' portal and may object.",
+        "bottom",
+        cols=(16, 24),
+    )
+    d.pool(
+        "Pool_state",
+        "国家（国家卫生健康委、国家发展改革委）",
+        "The State: names national demonstration cities.",
+        "bottom",
+        cols=(25, 29),
+    )
+    d.pool(
+        "Pool_titles",
+        "示范区管理",
+        "Title management: one case per named Shanghai demonstration district.",
+        "bottom",
+        cols=(30, 35),
+    )
+
+    d.add(
+        "startEvent",
+        "Start_cycle",
+        "启动创建周期",
+        "Municipal staff start the cycle with its data (districts, "
+        "deadlines, quotas, indicator set, management settings).",
+        "city",
+        0,
+        0,
+        form="forms/cycle_start.json",
+    )
+    d.add(
+        "serviceTask",
+        "Validate",
+        "校验周期数据",
+        "Check the cycle data (deadline order, districts, indicator set).",
+        "city",
+        1,
+        0,
+        op="validate_cycle",
+        result="cycle_check",
+        params={name: name for name in CYCLE_FIELDS},
+    )
+    d.add(
+        "serviceTask",
+        "Quota",
+        "计算遴选限额",
+        "Quota caps from the cycle data: national ≤ 10% (1–2), Shanghai ≤ 40% (6) of the eligible districts.",
+        "city",
+        2,
+        0,
+        op="quota_caps",
+        result="quota",
+        params={
+            "eligible_count": "len(eligible_districts)",
+            "national_share": 'quotas["national_share"]',
+            "shanghai_share": 'quotas["shanghai_share"]',
+            "national_cap": 'quotas.get("national_cap")',
+            "shanghai_cap": 'quotas.get("shanghai_cap")',
+        },
+    )
+    d.add(
+        "userTask",
+        "Task_indicators",
+        "发布评估指标",
+        "Issue the evaluation indicators of this cycle.",
+        "city",
+        3,
+        0,
+        form="forms/issue_indicators.json",
+        instructions="请核对本周期《上海市开展全国婴幼儿照护服务示范城市创建活动评估指标》（含四个方面的指标项和每千人口"
+        "3岁以下婴幼儿托位数4.5个的目标）与周期数据一致，填写发布文号和日期。完成后系统向各可申报区发出创建邀请。",
+    )
+    d.chain("Start_cycle", "Validate", "Quota", "Task_indicators")
+
+    with d.sub(
+        "Invite",
+        "邀请各区并等待申报结果",
+        "For each eligible district (parallel): invite it, which starts "
+        "its district_application case, then wait for its outcome until the selection deadline.",
+        "city",
+        multi=("eligible_districts", "invitee", "outcomes", "outcome"),
+    ):
+        d.add("startEvent", "Start_invite", "", "One eligible district.", "city", 4, 0)
+        d.add(
+            "scriptTask",
+            "Prepare",
+            "准备邀请",
+            "The district this instance follows.",
+            "city",
+            5,
+            0,
+            script='district = invitee["code"]',
+        )
+        d.add(
+            "intermediateThrowEvent",
+            "Throw_invite",
+            "发出创建邀请",
+            "Invite the district (message district_invited; starts its district_application case).",
+            "city",
+            6,
+            0,
+            message="district_invited",
+            payload='{"cycle_id": cycle_id, "district": district, "district_name": invitee["name"], '
+            '"cycle_name": cycle_name, "profile": invitee, "deadlines": deadlines, '
+            '"indicators": indicators, "reminder_workdays": reminder_workdays}',
+        )
+        d.add(
+            "receiveTask",
+            "Receive_outcome",
+            "接收申报结果",
+            "Wait for the district's outcome (message district_outcome).",
+            "city",
+            7,
+            0,
+            message="district_outcome",
+            var="outcome",
+        )
+        d.add("endEvent", "End_invite", "已收到结果", "Outcome received.", "city", 8, 0)
+        d.boundary(
+            "Timer_no_outcome",
+            "评审遴选期限已到",
+            "No outcome by the selection deadline (interrupting).",
+            "Receive_outcome",
+            timer='deadline_at(deadlines["selection"], "09:00")',
+        )
+        d.add(
+            "scriptTask",
+            "No_outcome",
+            "记为未报结果",
+            "Record that no outcome arrived.",
+            "city",
+            8,
+            1,
+            script='outcome = {"cycle_id": cycle_id, "district": district, "district_name": invitee["name"], '
+            '"result": "no_outcome", "stage": "", "reason": "截至评审遴选期限未收到申报结果", '
+            '"self_score": None, "audit_score": None, "places_per_1000": None, "target_met": None}',
+        )
+        d.add("endEvent", "End_no_outcome", "无结果", "No outcome.", "city", 9, 1)
+        d.chain("Start_invite", "Prepare", "Throw_invite", "Receive_outcome", "End_invite")
+        d.chain("Timer_no_outcome", "No_outcome", "End_no_outcome")
+    d.flow("Task_indicators", "Invite")
+
+    d.add(
+        "serviceTask",
+        "Rank",
+        "汇总排名",
+        "Rank the districts that passed the audit.",
+        "city",
+        11,
+        0,
+        op="rank_candidates",
+        result="ranking",
+        params={"outcomes": "outcomes"},
+    )
+    d.add(
+        "userTask",
+        "Task_select",
+        "统一评审遴选",
+        "Unified review and selection across the districts that passed the audit, within both quotas.",
+        "city",
+        12,
+        0,
+        form="forms/selection.json",
+        instructions="请对通过现场审核的区进行统一评审，综合现场审核、上报资料和数据审核情况，遴选拟命名“上海市婴幼儿照护服务"
+        "示范区”和拟推荐“全国婴幼儿照护服务示范城市”的区。系统按审核得分给出排名供参考；两类名额均为上限，超出将被拒绝。",
+    )
+    reminder(d, "select", "Task_select", "评审遴选", "selection", "selection", 12, 2, '["市有关部门"]')
+    d.add(
+        "serviceTask",
+        "Check",
+        "核对限额与名单",
+        "Refuse a selection over quota or outside the passed districts.",
+        "city",
+        13,
+        0,
+        op="check_selection",
+        result="candidates",
+        params={
+            "shanghai_selected": "shanghai_selected",
+            "national_selected": "national_selected",
+            "ranking": "ranking",
+            "quota": "quota",
+        },
+    )
+    import cycle_naming
+    import cycle_notice  # the rest of the diagram (they use the helpers above)
+
+    cycle_notice.build(d)
+    cycle_naming.build(d)
+    d.message_flow(
+        "MsgFlow_invite",
+        "创建邀请",
+        "Throw_invite",
+        "Pool_districts",
+        "Invitation to a district (message district_invited).",
+    )
+    d.message_flow(
+        "MsgFlow_outcome",
+        "申报结果",
+        "Pool_districts",
+        "Receive_outcome",
+        "A district's outcome (message district_outcome).",
+    )
+    d.message_flow(
+        "MsgFlow_objection",
+        "异议",
+        "Pool_public",
+        "Receive_objection",
+        "An objection from the public during the notice (message objection_received).",
+    )
+    d.message_flow(
+        "MsgFlow_report",
+        "推荐名单",
+        "Task_report",
+        "Pool_state",
+        "National recommendations reported to the State.",
+    )
+    d.message_flow(
+        "MsgFlow_national",
+        "国家命名结果",
+        "Pool_state",
+        "Msg_national",
+        "The State's naming result (message national_result).",
+    )
+    d.message_flow(
+        "MsgFlow_named",
+        "命名",
+        "Throw_named",
+        "Pool_titles",
+        "A named district's title management starts (message title_named).",
+    )
+    return d

@@ -1,0 +1,181 @@
+"""创建周期 creation_cycle, middle part: the public notice on the "中国上海" portal, the objections
+received while it runs, and the report upward (see ``cycle.build``)."""
+
+from __future__ import annotations
+
+from bpmnkit import Diagram
+
+
+def build(d: Diagram) -> None:
+    d.add(
+        "userTask",
+        "Task_publish",
+        "发布公示",
+        "Publish the candidates on the 'China Shanghai' portal.",
+        "city",
+        14,
+        0,
+        form="forms/publish_notice.json",
+        instructions="请在“中国上海”门户网站发布拟命名、拟推荐名单的公示，填写发布日期、标题和链接。公示期为本周期规定的"
+        "工作日数（首周期为5个工作日），按国家法定节假日和调休安排计算。",
+    )
+    d.add(
+        "scriptTask",
+        "Notice_period",
+        "计算公示期",
+        "Last day of the notice: notice_workdays PRC working days from the publication day.",
+        "city",
+        15,
+        0,
+        script="notice_ends_on = notice_end(published_on, notice_workdays)\nobjection_log = []",
+    )
+    d.add(
+        "serviceTask",
+        "Publish",
+        "登记公示",
+        "Record the published notice.",
+        "city",
+        16,
+        0,
+        op="publish_notice",
+        result="notice",
+        params={
+            "cycle_id": "cycle_id",
+            "title": "notice_title",
+            "url": "notice_url",
+            "published_on": "published_on",
+            "ends_on": "notice_ends_on",
+            "workdays": "notice_workdays",
+            "candidates": "candidates",
+        },
+    )
+    d.chain("Invite", "Rank", "Task_select", "Check", "Task_publish", "Notice_period", "Publish")
+
+    with d.sub(
+        "Notice",
+        "公示期",
+        "The notice period: objections are received until the notice ends at 17:00 "
+        "of its last working day; each objection is decided by municipal staff while the notice runs, "
+        "and the period closes once every objection received is decided.",
+        "city",
+    ):
+        d.add("startEvent", "Start_notice", "", "Notice published.", "city", 17, 0)
+        d.add("exclusiveGateway", "Gw_notice", "", "Wait for objections.", "city", 18, 0)
+        d.add(
+            "receiveTask",
+            "Receive_objection",
+            "受理异议",
+            "Receive an objection (message objection_received).",
+            "city",
+            19,
+            0,
+            message="objection_received",
+            var="objection",
+        )
+        d.add(
+            "parallelGateway",
+            "Fork_objection",
+            "",
+            "Keep receiving while this one is decided.",
+            "city",
+            20,
+            0,
+        )
+        d.add(
+            "userTask",
+            "Task_objection",
+            "处理异议",
+            "Verify the objection and decide: upheld (the district is removed) or dismissed.",
+            "city",
+            21,
+            0,
+            form="forms/objection_decision.json",
+            instructions="请核查公示期间收到的异议（见异议内容），作出处理结论：异议成立的，指明涉及的区，该区将从拟命名"
+            "（推荐）名单中取消；异议不成立的予以说明。请填写核查情况和对异议人的答复。",
+        )
+        d.add(
+            "serviceTask",
+            "Record_objection",
+            "登记异议处理结果",
+            "Append the decision to the objection log.",
+            "city",
+            22,
+            0,
+            op="record_objection",
+            result="objection_log",
+            params={
+                "log": "objection_log",
+                "objection": "objection",
+                "result": "objection_result",
+                "district": 'objection_district if objection_result == "upheld" else None',
+                "verification": "objection_verification",
+                "reply": "objection_reply",
+                "candidates": "candidates",
+            },
+        )
+        d.add("endEvent", "End_objection", "异议已处理", "Objection decided.", "city", 23, 0)
+        d.boundary(
+            "Timer_notice_end",
+            "公示期满",
+            "The notice period ends (17:00 of its last working day).",
+            "Receive_objection",
+            timer='deadline_at(notice_ends_on, "17:00")',
+        )
+        d.add("endEvent", "End_notice", "公示期满", "Notice period over.", "city", 20, 1)
+        d.chain(
+            "Start_notice",
+            "Gw_notice",
+            "Receive_objection",
+            "Fork_objection",
+            "Task_objection",
+            "Record_objection",
+            "End_objection",
+        )
+        d.flow("Fork_objection", "Gw_notice", "", "Receive the next objection.")
+        d.flow("Timer_notice_end", "End_notice")
+    d.flow("Publish", "Notice")
+    d.data_object("objection_log", "异议处理记录")
+    d.data_ref("Ref_objection_log", "objection_log", "city", 20, 2)
+    d.writes("Notice_period", "Ref_objection_log")
+    d.reads("Record_objection", "Ref_objection_log")
+    d.writes("Record_objection", "Ref_objection_log")
+
+    d.add(
+        "serviceTask",
+        "Close_notice",
+        "公示结束",
+        "Close the notice: candidates minus those removed by an upheld objection.",
+        "city",
+        25,
+        0,
+        op="close_notice",
+        result="final_candidates",
+        params={
+            "notice_id": 'notice["notice_id"]',
+            "candidates": "candidates",
+            "objection_log": "objection_log",
+        },
+    )
+    d.reads("Close_notice", "Ref_objection_log")
+    d.add(
+        "userTask",
+        "Task_report",
+        "汇总上报",
+        "Report upward: the Shanghai list for approval, the national recommendations to the State.",
+        "city",
+        26,
+        0,
+        form="forms/report_upward.json",
+        instructions="公示期满。请汇总公示结果（含异议处理情况），将拟命名名单报市级审批，并将全国婴幼儿照护服务示范城市"
+        "推荐名单上报国家卫生健康委、国家发展改革委。",
+    )
+    d.add(
+        "parallelGateway",
+        "Split",
+        "",
+        "Shanghai naming and the national result proceed in parallel.",
+        "city",
+        27,
+        0,
+    )
+    d.chain("Notice", "Close_notice", "Task_report", "Split")

@@ -1,0 +1,119 @@
+"""``validate_cycle``: the check a cycle's data passes before the cycle starts.
+
+The cycle data (see ``bpmn/forms/cycle_start.json`` for its JSON Schema) is what municipal staff give
+when they open a cycle: its districts, the deadline of each stage, the quota rules, the indicator
+set and the management settings handed to named districts. The schema checks shapes; this handler
+checks what a schema cannot: the deadlines in the order of the stages, district codes unique, the
+indicator items unique with positive maxima. A fault fails the start command with every problem
+listed, and nothing is saved.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from handlers.program import day
+from handlers.registry import HandlerContext, handler
+from workflow.errors import DeadlinePastCalendar, InvalidData
+
+STAGES = ("application", "self_assessment", "audit", "selection", "naming")
+MONTH_DAY = re.compile(r"(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])")
+
+
+@dataclass(frozen=True)
+class CycleData:
+    cycle_id: str
+    cycle_name: str
+    eligible_districts: list[dict[str, Any]]
+    deadlines: dict[str, str]
+    quotas: dict[str, Any]
+    indicators: dict[str, Any]
+    notice_workdays: int
+    reminder_workdays: int
+    management: dict[str, Any]
+
+
+def _problems(cycle: CycleData) -> list[str]:
+    problems: list[str] = []
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]{0,40}", str(cycle.cycle_id)):
+        problems.append(f"cycle_id {cycle.cycle_id!r}: letters, digits, '-' and '_' only")
+    codes = [str(d.get("code")) for d in cycle.eligible_districts]
+    if not codes:
+        problems.append("eligible_districts: at least one district")
+    if len(set(codes)) != len(codes):
+        problems.append("eligible_districts: a district is listed twice")
+    for d in cycle.eligible_districts:
+        if not re.fullmatch(r"31\d{4}", str(d.get("code"))) or not d.get("name"):
+            problems.append(f"eligible_districts: {d.get('code')!r} needs a code like 310101 and a name")
+        population, places = d.get("population"), d.get("childcare_places")
+        if not isinstance(population, int) or population <= 0 or not isinstance(places, int) or places < 0:
+            problems.append(f"eligible_districts {d.get('code')}: population > 0 and childcare_places >= 0")
+    try:
+        dates = [day(cycle.deadlines.get(stage), f"deadlines.{stage}") for stage in STAGES]
+    except InvalidData as exc:
+        problems.append(exc.message)
+    else:
+        for i in range(len(STAGES) - 1):
+            if not dates[i] < dates[i + 1]:
+                problems.append(
+                    f"deadlines: {STAGES[i]} ({dates[i]}) must come before {STAGES[i + 1]} ({dates[i + 1]})"
+                )
+    for kind in ("national", "shanghai"):
+        share, cap = cycle.quotas.get(f"{kind}_share"), cycle.quotas.get(f"{kind}_cap")
+        if isinstance(share, bool) or not isinstance(share, int | float) or not 0 < share <= 1:
+            problems.append(f"quotas.{kind}_share: a fraction such as 0.4")
+        if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 0):
+            problems.append(f"quotas.{kind}_cap: a whole number >= 0, or leave it out")
+    items = [item for area in cycle.indicators.get("areas") or [] for item in area.get("items") or []]
+    if not items:
+        problems.append("indicators.areas: at least one area with items")
+    item_codes = [str(item.get("code")) for item in items]
+    if len(set(item_codes)) != len(item_codes):
+        problems.append("indicators: an item code is used twice")
+    if any(not isinstance(item.get("max_score"), int | float) or item["max_score"] <= 0 for item in items):
+        problems.append("indicators: every item needs max_score > 0")
+    target = cycle.indicators.get("target_places_per_1000")
+    if not isinstance(target, int | float) or target <= 0:
+        problems.append("indicators.target_places_per_1000: a positive number (4.5 in the first cycle)")
+    for name in ("notice_workdays", "reminder_workdays"):
+        value = getattr(cycle, name)
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 60:
+            problems.append(f"{name}: a whole number of working days, 1–60")
+    for name in ("annual_report_opens", "annual_report_due"):
+        if not MONTH_DAY.fullmatch(str(cycle.management.get(name))):
+            problems.append(f"management.{name}: a month and day such as 03-31")
+    threshold = cycle.management.get("satisfaction_threshold")
+    if not isinstance(threshold, int | float) or not 0 < threshold <= 100:
+        problems.append("management.satisfaction_threshold: a percentage, 0–100")
+    return problems
+
+
+@handler("validate_cycle")
+def validate_cycle(cycle: CycleData, ctx: HandlerContext | None = None) -> dict[str, Any]:
+    """Every problem of the cycle data at once, or a summary of it. With a context (always, in a
+    case), a deadline in a year the working-day calendar does not know is refused up front with
+    ``DeadlinePastCalendar``, whose message tells the municipal user to import that year's official
+    schedule: reminders and notices are counted in working days, and nothing is guessed."""
+    problems = _problems(cycle)
+    if problems:
+        raise InvalidData(
+            "周期数据有误 / the cycle data is not valid: " + "; ".join(problems) + ". Nothing was saved.",
+            errors=problems,
+        )
+    if ctx is not None:
+        from workflow.calendar_store import load_calendar  # here: the store imports the engine's scripting
+
+        known = load_calendar(ctx.session).known_years
+        for stage in STAGES:
+            year = day(cycle.deadlines[stage], stage).year
+            if year not in known:
+                raise DeadlinePastCalendar(year)
+    return {
+        "cycle_id": cycle.cycle_id,
+        "eligible_count": len(cycle.eligible_districts),
+        "districts": [d["code"] for d in cycle.eligible_districts],
+        "deadlines": {stage: cycle.deadlines[stage] for stage in STAGES},
+        "indicator_items": sum(len(area["items"]) for area in cycle.indicators["areas"]),
+    }

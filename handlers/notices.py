@@ -1,0 +1,134 @@
+"""Handlers with side effects on the public notice and the outbox. Each writes its rows through the
+command's session (``HandlerContext``), so the rows commit or roll back with the case's step; the
+engine records the results in history and replay reads them instead of writing again."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from handlers.program import day
+from handlers.registry import HandlerContext, handler
+from workflow.errors import InvalidData
+from workflow.registers import Notice, Outbox
+
+
+@dataclass(frozen=True)
+class NoticeRequest:
+    cycle_id: str
+    title: str
+    url: str
+    published_on: str
+    ends_on: str
+    workdays: int
+    candidates: dict[str, Any]
+
+
+@handler("publish_notice")
+def publish_notice(req: NoticeRequest, ctx: HandlerContext) -> dict[str, Any]:
+    """Record the notice as published on the portal: its candidates and its last day."""
+    published, ends = day(req.published_on, "公示发布日期 published_on"), day(req.ends_on, "ends_on")
+    if ends < published:
+        raise InvalidData(f"The notice would end ({ends}) before it is published ({published}).")
+    notice = Notice(
+        instance_id=ctx.instance_id,
+        cycle_id=req.cycle_id,
+        title=req.title,
+        url=req.url,
+        published_on=published,
+        ends_on=ends,
+        workdays=req.workdays,
+        candidates=json.dumps(req.candidates, ensure_ascii=False),
+        final="",
+        objections="[]",
+        status="published",
+        published_at=ctx.now,
+    )
+    ctx.session.add(notice)
+    ctx.session.flush()
+    return {"notice_id": notice.id, "published_on": published.isoformat(), "ends_on": ends.isoformat()}
+
+
+@dataclass(frozen=True)
+class ObjectionRequest:
+    log: list[dict[str, Any]]
+    objection: dict[str, Any]
+    result: str
+    district: str | None
+    verification: str
+    reply: str
+    candidates: dict[str, Any]
+
+
+@handler("record_objection")
+def record_objection(req: ObjectionRequest) -> list[dict[str, Any]]:
+    """The objection log with this decision appended. An upheld objection must name a candidate."""
+    named = {c["code"] for group in req.candidates.values() for c in group}
+    if req.result == "upheld" and req.district not in named:
+        raise InvalidData(
+            f"异议成立时须指明公示名单中的区，{req.district} 不在名单中 / an upheld objection must name a "
+            f"district on the notice; {req.district} is not on it. Nothing was saved."
+        )
+    entry = {
+        "received": req.objection,
+        "result": req.result,
+        "district": req.district if req.result == "upheld" else None,
+        "verification": req.verification,
+        "reply": req.reply,
+    }
+    return [*req.log, entry]
+
+
+@dataclass(frozen=True)
+class CloseNoticeRequest:
+    notice_id: int
+    candidates: dict[str, Any]
+    objection_log: list[dict[str, Any]]
+
+
+@handler("close_notice")
+def close_notice(req: CloseNoticeRequest, ctx: HandlerContext) -> dict[str, Any]:
+    """Close the notice: the candidates minus those removed by an upheld objection."""
+    removed = sorted({str(o["district"]) for o in req.objection_log if o.get("result") == "upheld"})
+    final = {kind: [c for c in group if c["code"] not in removed] for kind, group in req.candidates.items()}
+    notice = ctx.session.get(Notice, req.notice_id)
+    if notice is None:
+        raise InvalidData(f"Notice {req.notice_id} does not exist.")
+    notice.final = json.dumps(final, ensure_ascii=False)
+    notice.objections = json.dumps(req.objection_log, ensure_ascii=False)
+    notice.status, notice.closed_at = "closed", ctx.now
+    ctx.session.flush()
+    return {**final, "removed": removed}
+
+
+@dataclass(frozen=True)
+class Notification:
+    kind: str
+    roles: list[str]
+    districts: list[str]
+    subject: str
+    body: str
+
+
+@handler("notify")
+def notify(req: Notification, ctx: HandlerContext) -> dict[str, Any]:
+    """Queue a notification for each role (in each district, if any) in the outbox."""
+    districts: list[str | None] = [*sorted(set(req.districts))] or [None]
+    rows = [
+        Outbox(
+            instance_id=ctx.instance_id,
+            kind=req.kind,
+            role=role,
+            district=district,
+            subject=req.subject,
+            body=req.body,
+            task=ctx.task,
+            created_at=ctx.now,
+        )
+        for role in req.roles
+        for district in districts
+    ]
+    ctx.session.add_all(rows)
+    ctx.session.flush()
+    return {"outbox": [row.id for row in rows]}

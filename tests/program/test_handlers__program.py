@@ -1,0 +1,250 @@
+"""The programme's pure handlers: quota caps from cycle data, indicator scoring, ranking, the
+selection check, deadline extensions, cycle-data validation and objection records."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from handlers.cycle_data import CycleData, validate_cycle
+from handlers.notices import ObjectionRequest, record_objection
+from handlers.program import (
+    ExtensionRequest,
+    QuotaRequest,
+    RankRequest,
+    ScoreRequest,
+    SelectionRequest,
+    check_selection,
+    grant_extension,
+    quota_caps,
+    rank_candidates,
+    score_indicators,
+    share_cap,
+)
+from handlers.registry import REGISTRY, HandlerContext
+from handlers.titles import RevocationRequest, check_revocation_request
+from tests.program.data import AREAS, DISTRICTS, cycle_data, scores
+from workflow.errors import InvalidData
+
+INDICATORS = cycle_data()["indicators"]
+
+
+def test_every_handler_the_diagrams_name_is_registered() -> None:
+    assert {
+        "validate_cycle",
+        "quota_caps",
+        "score_indicators",
+        "rank_candidates",
+        "check_selection",
+        "grant_extension",
+        "publish_notice",
+        "record_objection",
+        "close_notice",
+        "notify",
+        "register_titles",
+        "title_status",
+        "update_title_register",
+        "check_revocation_request",
+    } <= set(REGISTRY.names())
+
+
+@pytest.mark.parametrize(
+    ("eligible", "share", "cap", "expected"),
+    [
+        (16, 0.10, None, 2),  # "不超过可申报区的10%(1-2个)": 1.6 rounds to 2
+        (16, 0.40, None, 6),  # "不超过40%(6个)": 6.4 rounds to 6
+        (16, 0.10, 1, 1),  # an explicit cap lower than the share wins
+        (15, 0.10, None, 2),  # 1.5 rounds half up
+        (14, 0.40, None, 6),  # 5.6
+        (3, 0.10, None, 0),
+    ],
+)
+def test_quota_caps_follow_the_cycle_data(
+    eligible: int, share: float, cap: int | None, expected: int
+) -> None:
+    assert share_cap(eligible, share, cap) == expected
+
+
+def test_quota_caps_of_the_first_cycle() -> None:
+    caps = quota_caps(QuotaRequest(16, 0.10, 0.40, 2, 6))
+    assert (caps["national_cap"], caps["shanghai_cap"]) == (2, 6)
+
+
+def test_scoring_sums_each_area_and_checks_the_places_target() -> None:
+    result = score_indicators(ScoreRequest(INDICATORS, scores(100), 1_000_000, 4_500))
+    assert [a["name"] for a in result["areas"]] == [
+        "完善支持政策",
+        "扩大服务供给",
+        "推动创新融合",
+        "完善监管服务",
+    ]
+    assert [a["score"] for a in result["areas"]] == [25, 25, 25, 25]
+    assert (result["total"], result["max_total"], result["percent"]) == (100, 100, 100.0)
+    assert (result["places_per_1000"], result["target_places_per_1000"], result["target_met"]) == (
+        4.5,
+        4.5,
+        True,
+    )
+    below = score_indicators(ScoreRequest(INDICATORS, scores(50), 1_000_000, 4_499))
+    assert (below["places_per_1000"], below["target_met"], below["meets_pass_score"]) == (4.5, False, False)
+
+
+def test_scores_that_do_not_fit_the_indicator_set_are_refused_with_every_problem() -> None:
+    bad = {**scores(80), "9.9": 3, "1.1": 50}
+    del bad["4.3"]
+    with pytest.raises(InvalidData) as err:
+        score_indicators(ScoreRequest(INDICATORS, bad, 1_000_000, 4_500))
+    message = err.value.message
+    assert (
+        "9.9" in message
+        and "4.3" in message
+        and "1.1 纳入国民经济和社会发展规划: 得分须在 0–8 之间" in message
+    )
+
+
+def outcome(
+    code: str, result: str, audit: float | None = None, per_1000: float | None = None
+) -> dict[str, Any]:
+    return {
+        "district": code,
+        "district_name": code,
+        "result": result,
+        "stage": "audit",
+        "reason": "",
+        "audit_score": audit,
+        "self_score": audit,
+        "places_per_1000": per_1000,
+        "target_met": None,
+    }
+
+
+def test_ranking_orders_the_passed_districts_by_audit_score_then_places() -> None:
+    ranked = rank_candidates(
+        RankRequest(
+            [
+                outcome("310104", "passed", 88, 4.6),
+                outcome("310101", "passed", 90, 4.0),
+                outcome("310105", "passed", 88, 4.9),
+                outcome("310106", "failed", 50, 3.0),
+                outcome("310107", "declined"),
+            ]
+        )
+    )
+    assert [r["code"] for r in ranked["passed"]] == ["310101", "310105", "310104"]
+    assert [r["rank"] for r in ranked["passed"]] == [1, 2, 3]
+    assert [o["code"] for o in ranked["others"]] == ["310106", "310107"]
+    assert ranked["counts"] == {"invited": 5, "passed": 3, "failed": 1, "declined": 1}
+
+
+def selection(shanghai: list[str], national: list[str]) -> SelectionRequest:
+    codes = [code for code, *_ in DISTRICTS[:8]]
+    ranking = rank_candidates(RankRequest([outcome(c, "passed", 90 - i) for i, c in enumerate(codes)]))
+    return SelectionRequest(shanghai, national, ranking, quota_caps(QuotaRequest(16, 0.10, 0.40, 2, 6)))
+
+
+def test_a_selection_within_both_caps_is_returned_in_ranking_order() -> None:
+    picked = check_selection(selection(["310106", "310101"], ["310104"]))
+    assert [c["code"] for c in picked["shanghai"]] == ["310101", "310106"]
+    assert [c["code"] for c in picked["national"]] == ["310104"]
+
+
+@pytest.mark.parametrize(
+    ("shanghai", "national", "message"),
+    [
+        (
+            [c for c, *_ in DISTRICTS[:7]],
+            [],
+            "上海市婴幼儿照护服务示范区拟选 7 个，超过本周期限额 6 个（可申报区 16 个的 40%）",
+        ),
+        (
+            [],
+            ["310101", "310104", "310105"],
+            "3 national demonstration city recommendations selected, but the cap for this "
+            "cycle is 2 \\(10% of 16 eligible districts\\)",
+        ),
+        (["310151"], [], "310151 did not pass the on-site audit"),
+        (["310101", "310101"], [], "names a district twice"),
+    ],
+)
+def test_a_selection_over_quota_or_outside_the_passed_districts_is_refused(
+    shanghai: list[str], national: list[str], message: str
+) -> None:
+    with pytest.raises(InvalidData, match=message):
+        check_selection(selection(shanghai, national))
+
+
+def context(now: str = "2022-01-04T09:00:00+08:00") -> HandlerContext:
+    return HandlerContext(
+        None, 1, "district_application", "310101", "Extend_apply", datetime.fromisoformat(now).astimezone(UTC)
+    )
+
+
+def test_an_extension_must_be_after_the_missed_deadline_and_today_and_before_the_next() -> None:
+    due = {"application": "2021-12-31", "self_assessment": "2022-05-31"}
+    moved = grant_extension(
+        ExtensionRequest(due, "application", "2022-01-14", "2022-05-31", "改期"), context()
+    )
+    assert moved == {"application": "2022-01-14", "self_assessment": "2022-05-31"}
+    for new, message in (
+        ("2022-05-31", "须早于下一阶段期限"),
+        ("2021-12-31", "须晚于原期限"),
+        ("2022-01-03", "今天 2022-01-04"),
+        ("2022-1-14", "not a date"),
+    ):
+        with pytest.raises(InvalidData, match=message):
+            grant_extension(ExtensionRequest(due, "application", new, "2022-05-31", "改期"), context())
+
+
+def cycle(**changes: Any) -> CycleData:
+    return CycleData(**{**cycle_data(), **changes})
+
+
+def test_the_first_cycle_data_is_valid() -> None:
+    summary = validate_cycle(cycle())
+    assert (summary["eligible_count"], summary["indicator_items"]) == (16, 12)
+    assert list(summary["deadlines"].values()) == [
+        "2021-12-31",
+        "2022-05-31",
+        "2022-07-31",
+        "2022-09-30",
+        "2022-12-31",
+    ]
+
+
+def test_cycle_data_problems_are_all_reported() -> None:
+    data = cycle_data()
+    with pytest.raises(InvalidData) as err:
+        validate_cycle(
+            cycle(
+                deadlines={**data["deadlines"], "audit": "2022-05-01"},
+                eligible_districts=[*data["eligible_districts"], data["eligible_districts"][0]],
+                quotas={"national_share": 1.5, "shanghai_share": 0.4},
+                indicators={**data["indicators"], "areas": [*AREAS, AREAS[0]]},
+                notice_workdays=0,
+                management={**data["management"], "annual_report_due": "3-31"},
+            )
+        )
+    problems = err.value.details["errors"]
+    assert len(problems) == 6
+    assert any("self_assessment (2022-05-31) must come before audit (2022-05-01)" in p for p in problems)
+
+
+def test_an_upheld_objection_must_name_a_candidate() -> None:
+    candidates = {"shanghai": [{"code": "310101"}], "national": []}
+    log = record_objection(
+        ObjectionRequest([], {"district": "310101"}, "upheld", "310101", "属实", "取消", candidates)
+    )
+    log = record_objection(
+        ObjectionRequest(log, {"district": "310104"}, "dismissed", "310104", "不属实", "不成立", candidates)
+    )
+    assert [(e["result"], e["district"]) for e in log] == [("upheld", "310101"), ("dismissed", None)]
+    with pytest.raises(InvalidData, match="310104 is not on it"):
+        record_objection(ObjectionRequest([], {}, "upheld", "310104", "属实", "取消", candidates))
+
+
+def test_a_revocation_request_needs_one_of_the_grounds() -> None:
+    assert check_revocation_request(RevocationRequest("fraud", "report"))["ground_name"] == "存在弄虚作假情形"
+    with pytest.raises(InvalidData, match="Unknown ground"):
+        check_revocation_request(RevocationRequest("rumour", "report"))

@@ -1,0 +1,114 @@
+"""Title management of named districts: the report window opens every year on its own timer, the
+district is reminded and reports, municipal staff review; a missed report escalates (outbox and a
+municipal task) and is either urged with a new due date or referred for verification; a finding of
+backsliding or low satisfaction starts a revocation case."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from tests.program.conftest import Program
+from tests.program.scenarios import small_cycle
+from workflow.clock import SHANGHAI
+from workflow.registers import Outbox
+from workflow.store import Timer
+
+
+def shanghai(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=SHANGHAI)
+
+
+def report(places: int) -> dict[str, object]:
+    return {
+        "annual_summary": "本年度落实托育服务三年行动计划，新增普惠托位，完善监管服务。",
+        "annual_places": places,
+        "annual_report_file": "m-9e9e9e9e9e",
+        "annual_materials": [],
+    }
+
+
+def review(conclusion: str, satisfaction: float) -> dict[str, object]:
+    return {
+        "review_conclusion": conclusion,
+        "satisfaction_rate": satisfaction,
+        "annual_review_opinion": "结合督查指导和动态监测，审核年度工作情况。",
+    }
+
+
+def outbox(p: Program, kind: str, district: str) -> list[str]:
+    with p.db.read() as s:
+        return list(
+            s.execute(
+                select(Outbox.subject)
+                .where(Outbox.kind == kind, Outbox.district == district)
+                .order_by(Outbox.id)
+            ).scalars()
+        )
+
+
+def test_yearly_reports_a_missed_report_escalates_and_findings_start_revocation(program: Program) -> None:
+    p = program
+    managed = small_cycle(p)
+    huangpu, xuhui, changning = managed["310101"], managed["310104"], managed["310105"]
+    with p.db.read() as s:
+        opens = s.execute(
+            select(Timer.due_at).where(Timer.instance_id == huangpu, Timer.state == "waiting")
+        ).scalars()
+        assert list(opens) == [shanghai("2023-01-04T09:00:00")]
+    assert p.tasks(huangpu) == []
+
+    # 2023: the window opens; three districts report, one does not
+    p.at("2023-01-05T10:00:00")
+    task = p.task(huangpu, "Task_report")
+    assert (task.role, task.district, task.due_at) == (
+        "区有关部门",
+        "310101",
+        shanghai("2023-03-31T17:00:00"),
+    )
+    p.at("2023-02-10T10:00:00")
+    p.do(huangpu, "Task_report", report(3_300))
+    p.do(changning, "Task_report", report(3_250))
+    p.do(managed["310106"], "Task_report", report(4_600))
+    p.do(huangpu, "Task_review", review("good", 93))
+    p.do(managed["310106"], "Task_review", review("good", 88))
+    p.do(changning, "Task_review", review("good", 72))  # satisfaction below the threshold of 80
+    assert p.cases("revocation") == {"310105": p.cases("revocation")["310105"]}
+
+    p.at("2023-04-03T09:00:00")  # reminder on 03-24, the report fell due on 03-31 at 17:00
+    assert outbox(p, "reminder", "310104") == ["徐汇区年度工作情况报送提醒"]
+    assert outbox(p, "escalation", "310104") == ["徐汇区逾期未报送年度工作情况"]
+    escalated = p.task(xuhui, "Task_missed")
+    assert escalated.role == "市有关部门"
+    p.do(
+        xuhui,
+        "Task_missed",
+        {"missed_action": "refer", "missed_opinion": "逾期未报送年度工作情况，措施不力。"},
+    )
+    revocations = p.cases("revocation")
+    assert sorted(c for c in revocations if c) == ["310104", "310105"]
+    verify = p.task(revocations["310104"], "Task_verify")
+    assert (verify.role, verify.district) == ("市有关部门", "310104")
+
+    # 2024: the next window opens by itself; a missed report is urged, then reported late
+    with p.db.read() as s:
+        due = s.execute(
+            select(Timer.due_at).where(Timer.instance_id == huangpu, Timer.state == "waiting")
+        ).scalars()
+        assert list(due) == [shanghai("2024-01-04T09:00:00")]
+    p.at("2024-04-01T09:00:00")
+    p.do(
+        huangpu,
+        "Task_missed",
+        {"missed_action": "urge", "new_report_due": "2024-04-15", "missed_opinion": "督促于4月15日前补报。"},
+    )
+    late = p.task(huangpu, "Task_report")
+    assert late.due_at == shanghai("2024-04-15T17:00:00")
+    p.at("2024-04-10T10:00:00")
+    p.do(huangpu, "Task_report", report(3_400))
+    p.do(huangpu, "Task_review", review("good", 90))
+    assert outbox(p, "escalation", "310101") == ["黄浦区逾期未报送年度工作情况"]
+    assert sorted(c for c in p.cases("revocation") if c) == ["310104", "310105"]
+    assert all(p.status(iid) == "running" for iid in managed.values())
+    p.assert_history_sound()
