@@ -20,8 +20,8 @@ from web import cli_timers
 from workflow import history, migrate
 from workflow.clock import SHANGHAI, SystemClock
 from workflow.engine import Engine, TaskView
-from workflow.inbox import claimable_tasks
 from workflow.errors import DatabaseNotReady, InvalidData, ShanyuError
+from workflow.inbox import claimable_tasks
 from workflow.specs import SUFFIXES
 from workflow.store import Database, HumanTask
 from workflow.users import Actor, add_user, load_actor, map_lane
