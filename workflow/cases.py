@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from . import specs as specs_mod
 from .errors import ConcurrentModification, NotFound
+from .fastsql import Prepared, as_utc, row_dict
 from .forms import forms_of
 from .history import ChainHead
 from .state import Changes, LoadedCase, restore
@@ -73,7 +74,13 @@ def _upserts(dialect: str) -> tuple[Any, Any]:
                                        set_={"body": rows.excluded.body, "data_hash": rows.excluded.data_hash}))
 
 
-_UPSERTS = {name: _upserts(name) for name in ("sqlite", "postgresql")}
+_UPSERTS = {name: tuple(Prepared(stmt) for stmt in _upserts(name)) for name in ("sqlite", "postgresql")}
+_LOCK_INSTANCE_P = Prepared(_LOCK_INSTANCE)
+_LOCK_TASK_P = Prepared(_LOCK_TASK)
+_SAVE_INSTANCE_P = Prepared(_SAVE_INSTANCE)
+_SAVE_INSTANCE_META_P = Prepared(_SAVE_INSTANCE_META)
+_BUMP_INSTANCE_P = Prepared(_BUMP_INSTANCE)
+_HUMAN_TIMES = ("due_at", "claimed_at", "created_at", "completed_at")
 
 
 @dataclass
@@ -144,19 +151,23 @@ class CaseStore:
 
     # -- cases ---------------------------------------------------------------------------------
     def lock(self, session: Session, instance_id: int) -> Case:
-        row = session.connection().execute(_LOCK_INSTANCE, {"iid": instance_id}).first()
+        cursor = _LOCK_INSTANCE_P.execute(session, {"iid": instance_id})
+        row = cursor.fetchone()
         if row is None:
             raise NotFound(f"Case {instance_id} does not exist.", instance_id=instance_id)
-        return self._checkout(session, row)
+        return self._checkout(session, SimpleNamespace(**row_dict(cursor, row)))
 
     def lock_for_task(self, session: Session, task_id: int) -> tuple[Any, Case]:
         """The human task row and its case, both read under the case's lock in one statement (on
         PostgreSQL ``FOR UPDATE`` re-reads both rows once a concurrent holder commits)."""
-        row = session.connection().execute(_LOCK_TASK, {"tid": task_id}).first()
-        if row is None:
+        cursor = _LOCK_TASK_P.execute(session, {"tid": task_id})
+        raw = cursor.fetchone()
+        if raw is None:
             raise NotFound(f"Task {task_id} does not exist.", task_id=task_id)
-        mapping = row._mapping
-        inst = SimpleNamespace(**{c.name: mapping["i_" + c.name] for c in _INSTANCE_COLUMNS})
+        row = row_dict(cursor, raw)
+        for name in _HUMAN_TIMES:
+            row[name] = as_utc(row[name])
+        inst = SimpleNamespace(**{c.name: row["i_" + c.name] for c in _INSTANCE_COLUMNS})
         return row, self._checkout(session, inst)
 
     def _checkout(self, session: Session, row: Any) -> Case:
@@ -209,10 +220,10 @@ class CaseStore:
         conn = session.connection()
         upsert_blob, upsert_row = _UPSERTS[conn.dialect.name]
         if changes.blobs:
-            conn.execute(upsert_blob, [{"hash": h, "body": b} for h, b in changes.blobs.items()])
+            upsert_blob.executemany(session, [{"hash": h, "body": b} for h, b in changes.blobs.items()])
         if changes.rows:
-            conn.execute(upsert_row, [{"instance_id": case.id, "task_id": tid, "body": body, "data_hash": dh}
-                                      for tid, (body, dh) in changes.rows.items()])
+            upsert_row.executemany(session, [{"instance_id": case.id, "task_id": tid, "body": body, "data_hash": dh}
+                                             for tid, (body, dh) in changes.rows.items()])
         if changes.deleted:
             conn.execute(delete(TASK_ROW).where(TASK_ROW.c.instance_id == case.id,
                                                 TASK_ROW.c.task_id.in_(changes.deleted)))
@@ -223,7 +234,7 @@ class CaseStore:
         }
         if changes.meta is not None:
             params["meta_text"] = changes.meta
-        result = conn.execute(_SAVE_INSTANCE if changes.meta is None else _SAVE_INSTANCE_META, params)
+        result = (_SAVE_INSTANCE_P if changes.meta is None else _SAVE_INSTANCE_META_P).execute(session, params)
         if result.rowcount != 1:
             raise ConcurrentModification(
                 f"Case {case.id} was changed by someone else while this action ran. Nothing was saved; "
@@ -235,7 +246,7 @@ class CaseStore:
 
     def bump(self, session: Session, case: Case, *, now: datetime, head: ChainHead) -> None:
         """Record a change that did not touch the workflow (a claim): version and chain head only."""
-        result = session.connection().execute(_BUMP_INSTANCE, {
+        result = _BUMP_INSTANCE_P.execute(session, {
             "iid": case.id, "expected": case.lock_version, "new_version": case.lock_version + 1, "now": now,
             "count": head.event_count, "head": head.head_hash})
         if result.rowcount != 1:

@@ -299,7 +299,7 @@ class Engine:
         except ShanyuError:
             self.cases.put_back(case)  # nothing was changed in the workflow
             raise
-        path = path_of(task)
+        path = case.loaded.path(task)
         outgoing: list[_Outgoing] = []
         with self._step(session, case, now) as log:
             task.set_data(**data)
@@ -474,8 +474,9 @@ class Engine:
     def _commit(self, session: Session, case: Case, *, now: datetime, actor: str, event: str,
                 payload: dict[str, Any], log: StepLog, outgoing: list[_Outgoing],
                 completed_by: str | None = None) -> None:
-        """Projections, changed rows, one history event, the row's version; then back to the cache."""
-        projections.sync(session, case, now, completed_by=completed_by)
+        """Changed rows, projections, one history event, the row's version; then back to the cache."""
+        changes = collect_changes(case.loaded)
+        projections.sync(session, case, now, changes=changes, completed_by=completed_by)
         thrown = []
         for ev in case.workflow.get_events():
             definition = ev.event_definition
@@ -491,7 +492,6 @@ class Engine:
             payload = {**payload, "function_results": log.function_results}
         if thrown:
             payload = {**payload, "messages_sent": thrown}
-        changes = collect_changes(case.loaded)
         digest = state_digest(case.loaded)
         head = append_event(session, case.id, case.head, type_=event, at=now, actor=actor, payload=payload,
                             state_digest=digest)

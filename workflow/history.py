@@ -16,15 +16,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from .clock import iso
+from .fastsql import Prepared
 from .state import canonical_json, sha256
 from .store import HistoryEvent, Instance, table_of
 
 GENESIS = "0" * 64
-_INSERT_EVENT = insert(table_of(HistoryEvent))
+_INSERT_EVENT = Prepared(insert(table_of(HistoryEvent)).values(
+    **{name: bindparam(name) for name in ("instance_id", "seq", "type", "at", "actor", "payload", "state_digest",
+                                          "prev_hash", "hash")}))
 
 
 def event_hash(instance_id: int, seq: int, type_: str, at: str, actor: str, payload: str,
@@ -47,7 +50,7 @@ def append_event(session: Session, instance_id: int, head: ChainHead, *, type_: 
     payload_text = canonical_json(payload)
     at_text = iso(at)
     digest = event_hash(instance_id, seq, type_, at_text, actor, payload_text, state_digest, prev)
-    session.connection().execute(_INSERT_EVENT, {
+    _INSERT_EVENT.execute(session, {
         "instance_id": instance_id, "seq": seq, "type": type_, "at": at_text, "actor": actor,
         "payload": payload_text, "state_digest": state_digest, "prev_hash": prev, "hash": digest,
     })

@@ -6,6 +6,7 @@ knows to be stored (``Case.open_*``), and writes only the difference, in the com
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,7 +20,8 @@ from sqlalchemy.orm import Session
 
 from .cases import Case
 from .errors import WorkflowFailed
-from .state import all_workflows, canonical_json
+from .fastsql import Prepared
+from .state import Changes, all_workflows, canonical_json
 from .store import HumanTask, LaneRole, MessageSubscription, Timer, table_of
 
 HUMAN = table_of(HumanTask)
@@ -36,6 +38,8 @@ _OPEN_HUMAN = insert(HUMAN).values(
                        bindparam("lane")),
     district=bindparam("district"), form=bindparam("form"), due_at=bindparam("due_at"), state="ready",
     created_at=bindparam("created_at")).returning(HUMAN.c.id)
+_CLOSE_HUMAN_P = Prepared(_CLOSE_HUMAN)
+_OPEN_HUMAN_P = Prepared(_OPEN_HUMAN)
 
 
 def task_name(task: Task) -> str:
@@ -113,48 +117,60 @@ def subscription_keys(task: Task) -> dict[str, Any]:
     return keys
 
 
-def sync(session: Session, case: Case, now: datetime, *, completed_by: str | None = None) -> None:
-    ready: dict[str, Task] = {}
-    timers: dict[str, tuple[Task, datetime]] = {}
-    waits: dict[str, Task] = {}
-    for _key, wf in all_workflows(case.workflow):
-        for task in wf.tasks.values():
-            state = task._state
-            if state == TaskState.READY and task.task_spec.manual:
-                ready[str(task.id)] = task
-            elif state == TaskState.WAITING:
-                definition = getattr(task.task_spec, "event_definition", None)
-                if isinstance(definition, TimerEventDefinition):
-                    due = timer_due(task)
-                    if due is not None:
-                        timers[str(task.id)] = (task, due)
-                elif isinstance(definition, MessageEventDefinition):
-                    waits[str(task.id)] = task
+def sync(session: Session, case: Case, now: datetime, *, changes: Changes | None = None,
+         completed_by: str | None = None) -> None:
+    """Bring the projections in line with the workflow. With ``changes`` (what the step changed,
+    from ``collect_changes``) only changed tasks are examined: a task whose row did not change
+    is still in the state its projection rows say."""
+    ready: dict[str, Task | None] = {}
+    timers: dict[str, tuple[Task | None, datetime]] = {}
+    waits: dict[str, Task | None] = {}
+    if changes is None:
+        candidates: Iterable[Task] = (t for _key, wf in all_workflows(case.workflow) for t in wf.tasks.values())
+    else:
+        candidates = changes.tasks
+        changed = set(changes.rows) | set(changes.deleted)
+        ready.update((tid, None) for tid in case.open_human if tid not in changed)
+        timers.update((tid, (None, due)) for tid, (_id, due) in case.open_timers.items() if tid not in changed)
+        waits.update((tid, None) for tid in case.open_subs if tid not in changed)
+    for task in candidates:
+        state = task._state
+        if state == TaskState.READY and task.task_spec.manual:
+            ready[str(task.id)] = task
+        elif state == TaskState.WAITING:
+            definition = getattr(task.task_spec, "event_definition", None)
+            if isinstance(definition, TimerEventDefinition):
+                due = timer_due(task)
+                if due is not None:
+                    timers[str(task.id)] = (task, due)
+            elif isinstance(definition, MessageEventDefinition):
+                waits[str(task.id)] = task
     _sync_human(session, case, now, ready, completed_by)
     _sync_timers(session, case, now, timers)
     _sync_waits(session, case, waits)
 
 
-def _sync_human(session: Session, case: Case, now: datetime, ready: dict[str, Task], completed_by: str | None) -> None:
-    conn = session.connection()
+def _sync_human(session: Session, case: Case, now: datetime, ready: dict[str, Task | None],
+                completed_by: str | None) -> None:
     for tid in [t for t in case.open_human if t not in ready]:
         hid = case.open_human.pop(tid)
         task = case.workflow.get_task_from_id(_uuid(tid))
         done = task is not None and task.state == TaskState.COMPLETED
-        conn.execute(_CLOSE_HUMAN, {"hid": hid, "state": "completed" if done else "cancelled", "at": now,
-                                    "by": completed_by if done else None})
+        _CLOSE_HUMAN_P.execute(session, {"hid": hid, "state": "completed" if done else "cancelled", "at": now,
+                                         "by": completed_by if done else None})
     for tid, task in ready.items():
-        if tid in case.open_human:
+        if tid in case.open_human or task is None:
             continue
         lane = getattr(task.task_spec, "lane", None)
-        result = conn.execute(_OPEN_HUMAN, {
+        cursor = _OPEN_HUMAN_P.execute(session, {
             "instance_id": case.id, "task_id": tid, "process_id": case.process_id,
             "bpmn_id": task.task_spec.bpmn_id, "name": task_name(task), "lane": lane, "district": case.district,
             "form": task_form(task), "due_at": task_due(task), "created_at": now})
-        case.open_human[tid] = int(result.scalar_one())
+        case.open_human[tid] = int(cursor.fetchone()[0])
 
 
-def _sync_timers(session: Session, case: Case, now: datetime, timers: dict[str, tuple[Task, datetime]]) -> None:
+def _sync_timers(session: Session, case: Case, now: datetime,
+                 timers: dict[str, tuple[Task | None, datetime]]) -> None:
     conn = session.connection()
     for tid in [t for t in case.open_timers if t not in timers]:
         tmid, _due = case.open_timers.pop(tid)
@@ -164,17 +180,17 @@ def _sync_timers(session: Session, case: Case, now: datetime, timers: dict[str, 
             state="fired" if fired else "cancelled", fired_at=now if fired else None))
     for tid, (task, due) in timers.items():
         known = case.open_timers.get(tid)
-        if known is None:
+        if known is None and task is not None:
             result = conn.execute(insert(TIMER).returning(TIMER.c.id).values(
                 instance_id=case.id, task_id=tid, bpmn_id=task.task_spec.bpmn_id, name=task_name(task),
                 due_at=due, state="waiting"))
             case.open_timers[tid] = (int(result.scalar_one()), due)
-        elif known[1] != due:  # a cycle timer moved on to its next occurrence
+        elif known is not None and known[1] != due:  # a cycle timer moved on to its next occurrence
             conn.execute(update(TIMER).where(TIMER.c.id == known[0]).values(due_at=due))
             case.open_timers[tid] = (known[0], due)
 
 
-def _sync_waits(session: Session, case: Case, waits: dict[str, Task]) -> None:
+def _sync_waits(session: Session, case: Case, waits: dict[str, Task | None]) -> None:
     conn = session.connection()
     gone = [t for t in case.open_subs if t not in waits]
     if gone:
@@ -182,7 +198,7 @@ def _sync_waits(session: Session, case: Case, waits: dict[str, Task]) -> None:
         for tid in gone:
             del case.open_subs[tid]
     for tid, task in waits.items():
-        if tid in case.open_subs:
+        if tid in case.open_subs or task is None:
             continue
         name = task.task_spec.event_definition.name
         keys = canonical_json({k: _key_text(v) for k, v in subscription_keys(task).items()})

@@ -76,6 +76,7 @@ class Changes:
     blobs: dict[str, str] = field(default_factory=dict)  # data hash -> JSON text
     deleted: list[str] = field(default_factory=list)
     meta: str | None = None
+    tasks: list[Task] = field(default_factory=list)  # the tasks behind ``rows``
 
 
 @dataclass
@@ -85,6 +86,19 @@ class LoadedCase:
     workflow: BpmnWorkflow
     saved: dict[UUID, SavedTask] = field(default_factory=dict)
     meta: str = ""
+    # the digest's walk order (labels and tasks) and its workflows, reused until the tree's shape changes
+    order: list[Any] | None = None
+    order_workflows: list[Any] = field(default_factory=list)
+    paths: dict[UUID, str] = field(default_factory=dict)  # tree paths, valid while ``order`` is
+
+    def path(self, task: Task) -> str:
+        """``path_of(task)``, remembered until the tree's shape changes."""
+        if self.order is None:
+            self.paths.clear()
+        found = self.paths.get(task.id)
+        if found is None:
+            found = self.paths[task.id] = path_of(task)
+        return found
 
 
 def _fingerprint(task: Task) -> tuple[Any, ...]:
@@ -153,6 +167,8 @@ def collect_changes(case: LoadedCase) -> Changes:
             old = saved.get(tid)
             if old is not None and old.fingerprint == fp and not task._state & _ACTIVE:
                 continue
+            if old is None or old.fingerprint[3:] != fp[3:]:
+                case.order = None  # a task was added or its children changed
             data_json = data_to_json(task.data)
             data_hash = sha256(data_json)
             body = _task_body(task, wf_key)
@@ -160,11 +176,13 @@ def collect_changes(case: LoadedCase) -> Changes:
                 old.fingerprint = fp
                 continue
             changes.rows[str(tid)] = (body, data_hash)
+            changes.tasks.append(task)
             changes.blobs.setdefault(data_hash, data_json)
             saved[tid] = SavedTask(fp, body, data_hash, None)
     for tid in [t for t in saved if t not in seen]:
         del saved[tid]
         changes.deleted.append(str(tid))
+        case.order = None
     meta = canonical_json(_meta(case.workflow))
     if meta != case.meta:
         changes.meta = meta
@@ -296,10 +314,31 @@ def find_by_path(workflow: BpmnWorkflow, path: str) -> Task | None:
     return task
 
 
+def _walk_order(workflow: BpmnWorkflow) -> tuple[list[Any], list[Any]]:
+    """Labels and tasks in digest order: the top workflow's tree depth first, then each subprocess's
+    (in path order: ``workflow.subprocesses`` is in creation order in a running case but in stored
+    order in a restored one, and the digest must not tell them apart)."""
+    ordered = [("#top", workflow)] + sorted(
+        (("#sub:" + path_of(workflow.get_task_from_id(UUID(key))), wf) for key, wf in all_workflows(workflow) if key),
+        key=lambda item: item[0])
+    order: list[Any] = []
+    for label, wf in ordered:
+        order.append(label)
+        tasks = wf.tasks
+        stack: list[Task] = [wf.task_tree]
+        while stack:
+            task = stack.pop()
+            order.append(task)
+            stack.extend([tasks[c] for c in reversed(task._children) if c in tasks])
+    return order, [wf for _label, wf in ordered]
+
+
 def state_digest(case: LoadedCase) -> str:
     """A digest of the case state that replay must reproduce; independent of task UUIDs.
 
-    Call after ``collect_changes`` so that the saved data hashes are current.
+    Call after ``collect_changes`` so that the saved data hashes are current. The walk order is
+    kept with the case and recomputed only when the tree's shape changed; unchanged finished tasks
+    contribute their cached record hash.
     """
     workflow = case.workflow
     cache: dict[str, dict[str, str]] = {}
@@ -309,32 +348,29 @@ def state_digest(case: LoadedCase) -> str:
             cache["all"] = task_paths(workflow)
         return cache["all"]
 
-    # Subprocesses in path order: ``workflow.subprocesses`` is in creation order in a running case
-    # but in stored-key order in a restored one, and the digest must not tell them apart.
-    ordered = [("#top", workflow)] + sorted(
-        (("#sub:" + path_of(workflow.get_task_from_id(UUID(key))), wf) for key, wf in all_workflows(workflow) if key),
-        key=lambda item: item[0])
+    if case.order is None:
+        case.paths.clear()
+        case.order, case.order_workflows = _walk_order(workflow)
+    saved_tasks = case.saved
     lines: list[str] = []
-    for label, wf in ordered:
-        lines.append(label)
-        stack: list[Task] = [wf.task_tree]
-        while stack:
-            task = stack.pop()
-            saved = case.saved.get(task.id)
-            record = saved.record_hash if saved is not None else None
-            if record is None:
-                data_hash = saved.data_hash if saved is not None else sha256(data_to_json(task.data))
-                record, cacheable = _record_hash(task, data_hash, paths)
-                if cacheable and saved is not None and not task._state & _ACTIVE:
-                    saved.record_hash = record
-            lines.append(f"{record}:{len(task._children)}")
-            stack.extend(wf.tasks[c] for c in reversed(task._children) if c in wf.tasks)
-    for _label, wf in ordered:
+    for entry in case.order:
+        if isinstance(entry, str):
+            lines.append(entry)
+            continue
+        saved = saved_tasks.get(entry.id)
+        record = saved.record_hash if saved is not None else None
+        if record is None:
+            data_hash = saved.data_hash if saved is not None else sha256(data_to_json(entry.data))
+            record, cacheable = _record_hash(entry, data_hash, paths)
+            if cacheable and saved is not None and not entry._state & _ACTIVE:
+                saved.record_hash = record
+        lines.append(f"{record}:{len(entry._children)}")
+    for wf in case.order_workflows:
         lines.append(canonical_json({
             "data": REGISTRY.convert(REGISTRY.clean(wf.data)),
             "correlations": REGISTRY.convert(wf.correlations),
             "success": wf.success,
             "completed": wf.completed,
-            "last_task": path_of(wf.last_task) if wf.last_task is not None else None,
+            "last_task": case.path(wf.last_task) if wf.last_task is not None else None,
         }))
     return sha256("\n".join(lines))
