@@ -14,98 +14,30 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from tests.program.conftest import Program
-from tests.program.data import (
-    ASSIGNMENT,
-    DISTRICTS,
-    NAMES,
-    application,
-    audit,
-    cycle_data,
-    intention,
-    leadership,
-    self_assessment,
-)
+from web.demo_data import DISTRICTS, NAMES
+from web.demo_driver import Program
+from web.demo_story import FirstCycle
 from workflow.clock import SHANGHAI
 from workflow.errors import InvalidData
 from workflow.history import list_events
 from workflow.registers import Notice, Outbox, titles
 from workflow.store import Instance, Timer
 
-DECLINE = {"310116", "310120", "310151"}  # 金山, 奉贤, 崇明 decide not to apply this cycle
-LATE_FILER = "310107"  # 普陀 files after the reminder, still in time
-MISSES_SELF = "310118"  # 青浦 misses the self-assessment deadline
-FAILS_AUDIT = "310113"  # 宝山 fails the on-site audit
-CYCLE_KEY = {"cycle_id": "2021-2022"}
+DECLINE = FirstCycle.DECLINE  # 金山, 奉贤, 崇明 decide not to apply this cycle
+LATE_FILER = FirstCycle.LATE_FILER  # 普陀 files after the reminder, still in time
+MISSES_SELF = FirstCycle.MISSES_SELF  # 青浦 misses the self-assessment deadline
+FAILS_AUDIT = FirstCycle.FAILS_AUDIT  # 宝山 fails the on-site audit
 
 
 def shanghai(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=SHANGHAI)
 
 
-def applicants() -> list[tuple[str, int]]:
-    return [(code, places) for code, _n, _p, places in DISTRICTS if code not in DECLINE]
-
-
-def audit_percent(code: str) -> int:
-    """A distinct audit result per district, so that the ranking is clear: earlier codes score higher."""
-    return 96 - 2 * [c for c, _n, _p, _k in DISTRICTS].index(code)
-
-
-def run_applications(p: Program, districts: dict[str | None, int]) -> None:
-    p.at("2021-12-13T10:00:00")
-    for code, iid in districts.items():
-        p.do(iid, "Task_intention", intention(str(code)))
-    p.at("2021-12-15T15:00:00")
-    for code, iid in districts.items():
-        p.do(iid, "Task_leadership", leadership("decline" if code in DECLINE else "approve"))
-    p.at("2021-12-20T10:00:00")
-    for code, iid in districts.items():
-        if code not in DECLINE and code != LATE_FILER:
-            p.do(iid, "Task_file", application(str(code)))
-    p.at("2021-12-27T10:00:00")  # the application reminder fell due on 2021-12-24 09:00
-    p.do(districts[LATE_FILER], "Task_file", application(LATE_FILER, "2021-12-27"))
-
-
-def run_self_assessments_and_audits(p: Program, districts: dict[str | None, int]) -> None:
-    p.at("2022-05-10T10:00:00")
-    for code, places in applicants():
-        if code != MISSES_SELF:
-            p.do(districts[code], "Task_self", self_assessment(audit_percent(code) + 1, places))
-    late = p.task(districts[MISSES_SELF], "Task_self")
-    assert late.due_at == shanghai("2022-05-31T17:00:00")
-    p.at("2022-06-01T09:00:00")  # reminder on 05-24, deadline passed on 05-31 at 17:00
-    assert p.tasks(districts[MISSES_SELF], "Task_self") == []
-    p.do(
-        districts[MISSES_SELF],
-        "Task_self_overdue",
-        {"overdue_action": "close", "overdue_reason": "未在创建自评期限前报送自评报告和相关资料。"},
-    )
-    assert p.status(districts[MISSES_SELF]) == "completed"
-    p.at("2022-06-15T10:00:00")
-    for code, _places in applicants():
-        if code != MISSES_SELF:
-            p.do(districts[code], "Task_assign", ASSIGNMENT)
-    p.at("2022-06-28T16:00:00")
-    for code, places in applicants():
-        if code != MISSES_SELF:
-            conclusion = "fail" if code == FAILS_AUDIT else "pass"
-            p.do(districts[code], "Task_audit", audit(conclusion, audit_percent(code), places))
-
-
 def test_a_whole_first_cycle(program: Program) -> None:
     p = program
-    cycle = p.start("creation_cycle", cycle_data())
-    p.do(
-        cycle,
-        "Task_indicators",
-        {
-            "indicators_document_no": "沪教委托幼〔2021〕9号",
-            "indicators_published_on": "2021-12-10",
-            "indicators_confirmed": True,
-        },
-    )
-    districts = p.cases("district_application")
+    run = FirstCycle(p)
+    run.open()
+    cycle, districts = run.cycle, run.districts
     assert sorted(districts) == sorted(code for code, *_ in DISTRICTS)
     first = p.task(districts["310101"], "Task_intention")
     assert (first.role, first.district, first.due_at) == (
@@ -114,12 +46,19 @@ def test_a_whole_first_cycle(program: Program) -> None:
         shanghai("2021-12-31T17:00:00"),
     )
 
-    run_applications(p, districts)
+    run.applications()
     assert all(p.status(districts[code]) == "completed" for code in DECLINE)
     with p.db.read() as s:
         reminders = s.execute(select(Outbox.district).where(Outbox.kind == "reminder")).scalars().all()
     assert set(reminders) == {LATE_FILER}
-    run_self_assessments_and_audits(p, districts)
+    run.self_assessments()
+    late = p.task(districts[MISSES_SELF], "Task_self")
+    assert late.due_at == shanghai("2022-05-31T17:00:00")
+    p.at("2022-06-01T09:00:00")  # reminder on 05-24, deadline passed on 05-31 at 17:00
+    assert p.tasks(districts[MISSES_SELF], "Task_self") == []
+    run.missed_self_assessment()
+    assert p.status(districts[MISSES_SELF]) == "completed"
+    run.audits()
     assert all(p.status(iid) == "completed" for iid in districts.values())
 
     select_task = p.task(cycle, "Task_select")
@@ -132,6 +71,7 @@ def test_a_whole_first_cycle(program: Program) -> None:
         "missed_deadline": 1,
     }
     passed = [code for code, *_ in DISTRICTS if code not in DECLINE | {MISSES_SELF, FAILS_AUDIT}]
+    assert passed == FirstCycle.passed()
     p.at("2022-09-20T10:00:00")
     city = p.claim(select_task)
     before = _event_count(p, cycle)
@@ -170,26 +110,9 @@ def test_a_whole_first_cycle(program: Program) -> None:
             )
         )
     assert _event_count(p, cycle) == before and p.task(cycle, "Task_select").claimed_by == city.name
-    p.run(
-        lambda s: p.engine.complete(
-            s,
-            select_task.id,
-            {**review, "shanghai_selected": passed[:6], "national_selected": passed[:2]},
-            actor=city,
-            now=p.now(),
-        )
-    )
+    run.select()  # passed[:6] and passed[:2], completed by the user who claimed it
 
-    p.at("2022-09-29T10:00:00")
-    p.do(
-        cycle,
-        "Task_publish",
-        {
-            "published_on": "2022-09-29",
-            "notice_title": "关于第一批上海市婴幼儿照护服务示范区拟命名名单的公示",
-            "notice_url": "https://www.shanghai.gov.cn/notice/2022-0929",
-        },
-    )
+    run.publish()
     with p.db.read() as s:
         notice = s.execute(select(Notice)).scalar_one()
         notice_timer = s.execute(
@@ -199,39 +122,13 @@ def test_a_whole_first_cycle(program: Program) -> None:
     assert (notice.published_on.isoformat(), notice.ends_on.isoformat()) == ("2022-09-29", "2022-10-10")
     assert notice_timer.due_at == shanghai("2022-10-10T17:00:00")
 
-    p.at("2022-10-08T10:00:00")
-    removed, kept = passed[5], passed[0]
-    p.message(
-        "objection_received",
-        CYCLE_KEY,
-        {"district": removed, "content": "该区托位数据存在虚报。", "contact": "市民甲"},
-    )
-    p.at("2022-10-09T10:00:00")
-    p.message(
-        "objection_received",
-        CYCLE_KEY,
-        {"district": kept, "content": "对该区托育服务有意见。", "contact": "市民乙"},
-    )
-    first_objection, second_objection = p.tasks(cycle, "Task_objection")
-    p.complete(
-        first_objection,
-        {
-            "objection_result": "upheld",
-            "objection_district": removed,
-            "objection_verification": "经核查，托位数据与实际不符，异议成立。",
-            "objection_reply": "异议成立，取消该区拟命名资格。",
-        },
-    )
+    removed = passed[5]
+    assert removed == FirstCycle.removed()
+    run.objections()  # about `removed` on 10-08, about passed[0] on 10-09
+    run.uphold_objection()
     p.at("2022-10-10T16:59:00")
     assert p.tasks(cycle, "Task_report") == []  # the notice still runs
-    p.complete(
-        second_objection,
-        {
-            "objection_result": "dismissed",
-            "objection_verification": "经核查，反映问题不属实。",
-            "objection_reply": "经核查不属实，异议不成立。",
-        },
-    )
+    run.dismiss_objection()
     assert p.tasks(cycle, "Task_report") == []
     p.at("2022-10-10T17:01:00")
     with p.db.read() as s:
@@ -242,43 +139,10 @@ def test_a_whole_first_cycle(program: Program) -> None:
     assert sorted(c["code"] for c in final["national"]) == passed[:2]
     assert [o["result"] for o in json.loads(notice.objections)] == ["upheld", "dismissed"]
 
-    p.at("2022-10-12T10:00:00")
-    p.do(
-        cycle,
-        "Task_report",
-        {
-            "report_document_no": "沪教委托幼〔2022〕21号",
-            "reported_on": "2022-10-12",
-            "report_summary": "公示期满，拟命名5个区，推荐2个区申报全国婴幼儿照护服务示范城市。",
-        },
-    )
-    p.at("2022-12-20T10:00:00")
-    p.message(
-        "national_result",
-        CYCLE_KEY,
-        {"named": passed[:2], "document": "国卫人口函〔2022〕300号", "named_on": "2022-12-20"},
-    )
-    p.at("2022-12-28T10:00:00")  # the naming reminder fell due on 2022-12-26 09:00
-    p.do(
-        cycle,
-        "Task_name",
-        {
-            "naming_document_no": "沪教委托幼〔2022〕30号",
-            "named_on": "2022-12-28",
-            "excluded_districts": [],
-            "approval_opinion": "同意命名第一批上海市婴幼儿照护服务示范区。",
-        },
-    )
-    p.at("2022-12-30T10:00:00")
-    p.do(
-        cycle,
-        "Task_commend",
-        {
-            "commendation_document_no": "沪教委托幼〔2022〕31号",
-            "commended_on": "2022-12-30",
-            "publicity_summary": "召开推进会，宣传推广示范区先进经验做法。",
-        },
-    )
+    run.report()
+    run.national_result()  # the State names passed[:2] on 2022-12-20
+    run.name()  # the naming reminder fell due on 2022-12-26 09:00
+    run.commend()
     assert p.status(cycle) == "completed"
 
     with p.db.read() as s:
@@ -289,6 +153,7 @@ def test_a_whole_first_cycle(program: Program) -> None:
             .all()
         )
     named = [c for c in passed[:6] if c != removed]
+    assert named == FirstCycle.named()
     assert register == {
         **{("shanghai", c): "named" for c in named},
         **{("national", c): "named" for c in passed[:2]},
@@ -307,7 +172,7 @@ def test_a_whole_first_cycle(program: Program) -> None:
         assert s.execute(select(Instance).where(Instance.status == "running")).scalars().all()
     assert opens == [shanghai("2023-01-04T09:00:00")]
     assert [NAMES[c] for c in named] == ["黄浦区", "徐汇区", "长宁区", "静安区", "普陀区"]
-    assert p.assert_history_sound() == 1 + 16 + 5
+    assert p.check_history() == 1 + 16 + 5
 
 
 def handler_result(p: Program, instance_id: int, operation: str) -> Any:

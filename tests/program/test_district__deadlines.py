@@ -9,8 +9,8 @@ from datetime import datetime
 import pytest
 from sqlalchemy import select
 
-from tests.program.conftest import Program
-from tests.program.data import DISTRICTS, application, cycle_data, intention, leadership
+from web.demo_data import DISTRICTS, application, cycle_data, indicators, intention, leadership
+from web.demo_driver import Program
 from workflow.clock import SHANGHAI
 from workflow.errors import DeadlinePastCalendar, InvalidData, PermissionDenied
 from workflow.history import list_events
@@ -24,15 +24,7 @@ def shanghai(text: str) -> datetime:
 def test_an_extension_is_granted_within_limits_and_a_missed_deadline_ends_the_case(program: Program) -> None:
     p = program
     cycle = p.start("creation_cycle", cycle_data(DISTRICTS[:2]))
-    p.do(
-        cycle,
-        "Task_indicators",
-        {
-            "indicators_document_no": "沪教委托幼〔2021〕9号",
-            "indicators_published_on": "2021-12-10",
-            "indicators_confirmed": True,
-        },
-    )
+    p.do(cycle, "Task_indicators", indicators())
     cases = p.cases("district_application")
     huangpu, xuhui = cases["310101"], cases["310104"]
     p.at("2021-12-20T10:00:00")
@@ -122,7 +114,7 @@ def test_an_extension_is_granted_within_limits_and_a_missed_deadline_ends_the_ca
         ("310104", "missed_deadline", "application")
     ]
     assert received[0]["reason"] == "逾期未完成申报：未在申报期限前提出申请。"
-    p.assert_history_sound()
+    p.check_history()
 
 
 def test_a_cycle_with_deadlines_in_a_year_the_calendar_does_not_know_is_refused_with_the_fix(

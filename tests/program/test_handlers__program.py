@@ -25,7 +25,7 @@ from handlers.program import (
 )
 from handlers.registry import REGISTRY, HandlerContext
 from handlers.titles import RevocationRequest, check_revocation_request
-from tests.program.data import AREAS, DISTRICTS, cycle_data, scores
+from web.demo_data import AREAS, DISTRICTS, cycle_data, scores
 from workflow.errors import InvalidData
 
 INDICATORS = cycle_data()["indicators"]

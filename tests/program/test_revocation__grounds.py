@@ -12,35 +12,14 @@ import pytest
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
-from tests.program.conftest import Program
 from tests.program.scenarios import small_cycle
+from web.demo_data import confirm, request, verify
+from web.demo_driver import Program
+from web.demo_story import start_revocation
 from workflow.errors import InvalidData
 from workflow.history import list_events
 from workflow.registers import Outbox, Title, TitleChange, titles
 from workflow.replay import replay
-
-
-def request(ground: str, source: str, summary: str) -> dict[str, Any]:
-    return {"ground": ground, "source": source, "summary": summary}
-
-
-def verify(result: str, severity: str, on: str) -> dict[str, Any]:
-    return {
-        "verification_result": result,
-        "severity": severity,
-        "verified_on": on,
-        "verification_findings": "经现场核实、调阅资料和约谈相关负责人，情况如下。",
-        "verification_materials": ["m-4d4d4d4d4d"],
-    }
-
-
-def confirm(decision: str, on: str) -> dict[str, Any]:
-    return {
-        "final_decision": decision,
-        "decided_on": on,
-        "decision_document_no": f"沪教委托幼〔{on[:4]}〕5号",
-        "decision_opinion": "同意建议处理方式。",
-    }
 
 
 def proposal(p: Program, iid: int) -> dict[str, Any]:
@@ -55,25 +34,20 @@ def proposal(p: Program, iid: int) -> dict[str, Any]:
     return {k: task.data[k] for k in ("decision", "rectify_workdays", "reminder_workdays", "decision_basis")}
 
 
-def start(p: Program, district: str, body: dict[str, Any]) -> int:
-    [iid] = p.message("revocation_requested", {"district": district}, body)
-    return iid
-
-
 def test_each_ground_reaches_a_decision_and_the_register_agrees_with_history(program: Program) -> None:
     p = program
     managed = small_cycle(p)
     p.at("2023-05-08T10:00:00")
 
     # 黄浦: a major safety liability accident → revoke
-    safety = start(p, "310101", request("safety_accident", "report", "某托育机构发生婴幼儿伤亡事故。"))
+    safety = start_revocation(p, "310101", "safety_accident", "report", "某托育机构发生婴幼儿伤亡事故。")
     p.do(safety, "Task_verify", verify("confirmed", "major", "2023-05-09"))
     assert proposal(p, safety)["decision"] == "revoke"
     p.do(safety, "Task_confirm", confirm("revoke", "2023-05-10"))
     assert p.status(safety) == "completed" and p.status(managed["310101"]) == "completed"
 
     # 徐汇: backsliding → rectify within 60 working days → re-check passed → title kept
-    backsliding = start(p, "310104", request("backsliding", "monitoring", "动态监测发现普惠托位减少。"))
+    backsliding = start_revocation(p, "310104", "backsliding", "monitoring", "动态监测发现普惠托位减少。")
     p.do(backsliding, "Task_verify", verify("confirmed", "serious", "2023-05-09"))
     assert (
         proposal(p, backsliding)["decision"] == "rectify"
@@ -101,7 +75,7 @@ def test_each_ground_reaches_a_decision_and_the_register_agrees_with_history(pro
     )
 
     # 长宁: low satisfaction → rectify → re-check failed → revoke
-    survey = start(p, "310105", request("low_satisfaction", "survey", "满意度调查为68%，低于警戒线80%。"))
+    survey = start_revocation(p, "310105", "low_satisfaction", "survey", "满意度调查为68%，低于警戒线80%。")
     p.do(survey, "Task_verify", verify("confirmed", "serious", "2023-07-21"))
     p.do(survey, "Task_confirm", confirm("rectify", "2023-07-24"))
     p.at("2023-10-09T10:00:00")
@@ -142,16 +116,16 @@ def test_each_ground_reaches_a_decision_and_the_register_agrees_with_history(pro
     )
 
     # 静安: fraud (minor) → rectify → nothing reported by the deadline → revoke
-    fraud = start(p, "310106", request("fraud", "report", "举报称自评材料存在不实数据。"))
+    fraud = start_revocation(p, "310106", "fraud", "report", "举报称自评材料存在不实数据。")
     p.do(fraud, "Task_verify", verify("confirmed", "minor", "2023-11-21"))
     assert proposal(p, fraud)["decision"] == "rectify" and proposal(p, fraud)["rectify_workdays"] == 40
     p.do(fraud, "Task_confirm", confirm("rectify", "2023-11-22"))
     p.at("2024-02-01T10:00:00")
 
     # an unfounded report about 徐汇 changes nothing; a district without a title is not acted on
-    unfounded = start(p, "310104", request("fraud", "report", "匿名举报。"))
+    unfounded = start_revocation(p, "310104", "fraud", "report", "匿名举报。")
     p.do(unfounded, "Task_verify", verify("unfounded", "minor", "2024-02-02"))
-    nobody = start(p, "310107", request("safety_accident", "report", "普陀区某机构事故。"))
+    nobody = start_revocation(p, "310107", "safety_accident", "report", "普陀区某机构事故。")
     with pytest.raises(InvalidData, match="Unknown ground 'rumour'"):
         p.message("revocation_requested", {"district": "310104"}, request("rumour", "report", "传言。"))
 
@@ -173,7 +147,7 @@ def test_each_ground_reaches_a_decision_and_the_register_agrees_with_history(pro
         "completed",
     ]
     assert_register_matches_history(p)
-    p.assert_history_sound()
+    p.check_history()
 
 
 def assert_register_matches_history(p: Program) -> None:
