@@ -13,9 +13,7 @@ a scan grows ~100×. Users: a district user (role 区有关部门, district 3101
 (role 市有关部门, every district).
 
 Measured is the engine's inbox query, ``workflow.inbox.claimable_tasks(session, actor)`` (execute,
-fetch, ``TaskView`` rows) inside an open read transaction. While that module does not exist, the
-bench's own copy of the query (``bench_claimable_query``, the design it was built from) stands in,
-and the output says so. Every answer is checked against ``Actor.may_work_on`` applied in Python to
+fetch, ``TaskView`` rows) inside an open read transaction. Every answer is checked against ``Actor.may_work_on`` applied in Python to
 all ready rows — what ``shanyu tasks --as`` did before the engine had the query; that scan is timed
 too, for reference. Queries alternate between the sets and the users; p95 over the repetitions.
 
@@ -27,14 +25,13 @@ from __future__ import annotations
 import random
 import sys
 import uuid
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import Select, Table, insert, select, text, union_all  # noqa: E402
+from sqlalchemy import Table, insert, select, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from bench.common import (  # noqa: E402
@@ -50,6 +47,7 @@ from bench.common import (  # noqa: E402
     percentile,
 )
 from workflow.engine import Engine  # noqa: E402
+from workflow.inbox import claimable_query, claimable_tasks
 from workflow.store import Database, HumanTask, Instance, ProcessVersion  # noqa: E402
 from workflow.users import Actor  # noqa: E402
 
@@ -68,50 +66,8 @@ OWN_CLAIMABLE, OWN_CLAIMED, TASKS_PER_CASE = 20, 3, 10
 WARM_UP = 20
 
 
-# -- the query under test ---------------------------------------------------------------------
-def bench_claimable_query(actor: Actor) -> Select[Any]:
-    """Open tasks ``actor`` may claim or has claimed, oldest first — ``Actor.may_work_on`` in SQL.
-
-    A UNION ALL of equality branches, each answerable from one index: the actor's claims
-    (``ix_human_task_claimed``) and the unclaimed tasks of each of the actor's roles (or of no lane)
-    in the actor's district (or of no district) (``ix_human_task_inbox``). An ``OR`` inside one
-    branch would leave the planners only ``state = 'ready'`` to seek on."""
-    branches = [select(HT).where(HT.c.claimed_by == actor.name, HT.c.state == "ready")]
-    free = select(HT).where(HT.c.state == "ready", HT.c.claimed_by.is_(None))
-    if actor.is_admin:
-        branches.append(free)
-    else:
-        for role in (HT.c.role.in_(sorted(actor.roles)), HT.c.role.is_(None)):
-            if actor.district is None:
-                branches.append(free.where(role))
-            else:
-                for district in (HT.c.district == actor.district, HT.c.district.is_(None)):
-                    branches.append(free.where(role, district))
-    both = union_all(*branches).subquery()
-    return select(both).order_by(both.c.id)
-
-
-_engine_query: Callable[[Actor], Select[Any]] | None = None
-_engine_tasks: Callable[[Session, Actor], list[Any]] | None = None
-try:  # the engine's query, once it has one
-    from workflow.inbox import claimable_query as _query  # noqa: E402
-    from workflow.inbox import claimable_tasks as _tasks  # noqa: E402
-
-    _engine_query, _engine_tasks = _query, _tasks
-except ImportError:
-    pass
-
-SOURCE = "workflow.inbox.claimable_tasks" if _engine_tasks is not None else "bench copy (no workflow.inbox yet)"
-
-
-def claimable_query(actor: Actor) -> Select[Any]:
-    return _engine_query(actor) if _engine_query is not None else bench_claimable_query(actor)
-
-
-def claimable_tasks(session: Session, actor: Actor) -> list[Any]:
-    if _engine_tasks is not None:
-        return list(_engine_tasks(session, actor))
-    return list(session.execute(bench_claimable_query(actor)).all())
+# -- the query under test: the engine's own (workflow.inbox) -----------------------------------
+SOURCE = "workflow.inbox.claimable_tasks"
 
 
 def python_filter(session: Session, actor: Actor) -> list[HumanTask]:
