@@ -3,7 +3,7 @@ database (SQLite, and a throwaway PostgreSQL schema) and captures stdout, stderr
 ``ready`` adds users and deploys ``engine_basic``.
 
 The CLI runs on the system clock; nothing compares against wall time. The timer of ``engine_basic``
-is fired through the engine at its stored due time plus an hour (there is no CLI command for timers).
+is fired through the engine at its stored due time plus an hour (`shanyu timers fire` uses the wall clock; tests must not).
 """
 
 from __future__ import annotations
@@ -143,7 +143,7 @@ def start(cli: Shanyu, district: str = "310101", user: str = "huangpu") -> dict[
 
 
 def fire_timer(cli: Shanyu, instance_id: int) -> int:
-    """Fire the case's waiting timer an hour after it fell due (there is no CLI command for timers)."""
+    """Fire the case's waiting timer an hour after it fell due (`shanyu timers fire` uses the wall clock; tests must not)."""
     with cli.db.read() as session:
         due = session.execute(
             select(Timer.due_at).where(Timer.instance_id == instance_id, Timer.state == "waiting")
