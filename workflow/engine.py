@@ -42,6 +42,7 @@ from .errors import (
     WorkflowFailed,
 )
 from .history import append_event
+from .projections import key_text
 from .scripting import EngineScriptEngine, StepLog
 from .state import canonical_json, canonical_order, collect_changes, path_of, state_digest
 from .store import Bundle, HumanTask, Instance, MessageSubscription, PendingMessage, ProcessVersion, table_of
@@ -120,10 +121,6 @@ def check_data(data: Any, *, what: str = "Task data") -> dict[str, Any]:
         raise InvalidData(f"{what} is too large ({size} bytes; at most {MAX_DATA_BYTES}). Upload files "
                           "as materials and refer to them by id.")
     return data
-
-
-def _key_text(value: Any) -> str:
-    return value if isinstance(value, str) else canonical_json(value)
 
 
 class Engine:
@@ -326,7 +323,7 @@ class Engine:
         ``keys``, or start the processes it starts; returns the instance ids reached."""
         actor.require_writer()
         payload = dict(check_data({} if data is None else data, what="Message data"))
-        text_keys = {str(k): _key_text(v) for k, v in (keys or {}).items()}
+        text_keys = {str(k): key_text(v) for k, v in (keys or {}).items()}
         reached = self._deliver(session, _Outgoing(name, text_keys, payload, None), actor=actor.name, now=now)
         if not reached:
             shown = ", ".join(f"{k}={v}" for k, v in sorted(text_keys.items())) or "no keys"
@@ -457,7 +454,7 @@ class Engine:
         log = StepLog(context=HandlerContext(session, case.id, case.process_id, case.district, "", now))
         try:
             with timeshim.at(now), self.script_engine.recording(log):
-                canonical_order(case.workflow)
+                canonical_order(case.loaded)
                 yield log
         except ShanyuError:
             raise
@@ -481,7 +478,7 @@ class Engine:
         for ev in case.workflow.get_events():
             definition = ev.event_definition
             if isinstance(definition, MessageEventDefinition):
-                keys = {prop: _key_text(value) for group in (ev.correlations or {}).values()
+                keys = {prop: key_text(value) for group in (ev.correlations or {}).values()
                         for prop, value in (group or {}).items()}
                 body = ev.payload if isinstance(ev.payload, dict) else {"payload": ev.payload}
                 outgoing.append(_Outgoing(definition.name, keys, body, case.id))

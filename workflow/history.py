@@ -11,6 +11,7 @@ the first broken event of its instance, with the reason.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -73,8 +74,6 @@ class EventView:
 
 
 def list_events(session: Session, instance_id: int) -> list[EventView]:
-    import json
-
     rows = session.execute(
         select(HistoryEvent.seq, HistoryEvent.type, HistoryEvent.at, HistoryEvent.actor,
                HistoryEvent.payload, HistoryEvent.state_digest, HistoryEvent.hash)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
@@ -201,18 +202,16 @@ def _sync_waits(session: Session, case: Case, waits: dict[str, Task | None]) -> 
         if tid in case.open_subs or task is None:
             continue
         name = task.task_spec.event_definition.name
-        keys = canonical_json({k: _key_text(v) for k, v in subscription_keys(task).items()})
+        keys = canonical_json({k: key_text(v) for k, v in subscription_keys(task).items()})
         result = conn.execute(insert(SUBS).returning(SUBS.c.id).values(
             instance_id=case.id, task_id=tid, message_name=name, keys=keys))
         case.open_subs[tid] = (int(result.scalar_one()), name, keys)
 
 
-def _key_text(value: Any) -> str:
+def key_text(value: Any) -> str:
     """Correlation values compare as text, so ``--key district=310101`` matches an int or a str."""
     return value if isinstance(value, str) else canonical_json(value)
 
 
-def _uuid(text: str) -> Any:
-    from uuid import UUID
-
+def _uuid(text: str) -> UUID:
     return UUID(text)

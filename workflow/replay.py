@@ -85,7 +85,7 @@ def replay(session: Session, engine: Any, instance_id: int, *, upto: int | None 
         note = ""
         try:
             if event.type not in NO_STATE_CHANGE:
-                _apply(engine, workflow, event)
+                _apply(engine, case, event)
                 workflow.get_events()  # messages it threw are recorded on their receivers
                 collect_changes(case)
             digest = state_digest(case) if event.type not in NO_STATE_CHANGE else previous
@@ -119,12 +119,13 @@ def _task(workflow: BpmnWorkflow, event: EventView, state: int) -> Any:
     return task
 
 
-def _apply(engine: Any, workflow: BpmnWorkflow, event: EventView) -> None:
+def _apply(engine: Any, case: LoadedCase, event: EventView) -> None:
+    workflow = case.workflow
     payload = event.payload
     log = StepLog(replay=[dict(r) for r in payload.get("handler_results", [])],
                   replay_functions=[dict(r) for r in payload.get("function_results", [])])
     with timeshim.at(datetime.fromisoformat(event.at)), engine.script_engine.recording(log):
-        canonical_order(workflow)
+        canonical_order(case)
         if event.type == "instance_started":
             workflow.task_tree.data.update(payload.get("data") or {})
         elif event.type == "task_completed":

@@ -90,6 +90,9 @@ class LoadedCase:
     order: list[Any] | None = None
     order_workflows: list[Any] = field(default_factory=list)
     paths: dict[UUID, str] = field(default_factory=dict)  # tree paths, valid while ``order`` is
+    # workflow-level fields as last converted for ``meta`` (key "" or the parent task id); the
+    # digest reads them instead of converting the workflow data a second time
+    headers: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def path(self, task: Task) -> str:
         """``path_of(task)``, remembered until the tree's shape changes."""
@@ -155,6 +158,10 @@ def _meta(workflow: BpmnWorkflow) -> dict[str, Any]:
     return {**header(workflow), "subprocesses": subs}
 
 
+def _headers(meta: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {"": meta, **{key: header for key, header in meta["subprocesses"]}}
+
+
 def collect_changes(case: LoadedCase) -> Changes:
     """Compare the workflow with what was saved; update ``case.saved`` to the new state."""
     changes = Changes()
@@ -183,7 +190,9 @@ def collect_changes(case: LoadedCase) -> Changes:
         del saved[tid]
         changes.deleted.append(str(tid))
         case.order = None
-    meta = canonical_json(_meta(case.workflow))
+    meta_obj = _meta(case.workflow)
+    case.headers = _headers(meta_obj)
+    meta = canonical_json(meta_obj)
     if meta != case.meta:
         changes.meta = meta
         case.meta = meta
@@ -196,6 +205,8 @@ def restore(spec: Any, subprocess_specs: dict[str, Any], meta_text: str,
     meta = json.loads(meta_text)
     workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=script_engine, deserializing=True)
     case = LoadedCase(workflow, {}, meta_text)
+    if isinstance(meta["subprocesses"], list):
+        case.headers = _headers(meta)
     by_wf: dict[str, list[tuple[UUID, dict[str, Any], str, str]]] = {}
     for tid, body_text, data_hash in rows:
         body = json.loads(body_text)
@@ -245,7 +256,7 @@ def restore(spec: Any, subprocess_specs: dict[str, Any], meta_text: str,
     return case
 
 
-def canonical_order(workflow: BpmnWorkflow) -> None:
+def canonical_order(case: LoadedCase) -> None:
     """Put the waiting (event-catching) tasks in tree order before a step.
 
     SpiffWorkflow visits them in dict order when it refreshes timers and catches events; that order
@@ -253,9 +264,9 @@ def canonical_order(workflow: BpmnWorkflow) -> None:
     step must not depend on whether its case came from the cache or the database (replay never
     restores), so every step starts from the same canonical order.
     """
-    manager = workflow.event_manager
+    manager = case.workflow.event_manager
     if len(manager.tasks) > 1:
-        manager.tasks = dict(sorted(manager.tasks.items(), key=lambda item: _path_key(path_of(item[1]))))
+        manager.tasks = dict(sorted(manager.tasks.items(), key=lambda item: _path_key(case.path(item[1]))))
 
 
 def _path_key(path: str) -> tuple[tuple[int, ...], ...]:
@@ -366,9 +377,13 @@ def state_digest(case: LoadedCase) -> str:
                 saved.record_hash = record
         lines.append(f"{record}:{len(entry._children)}")
     for wf in case.order_workflows:
+        header = case.headers.get("" if wf is workflow else str(wf.parent_task_id))
+        if header is None:  # not converted yet (a case never collected)
+            header = {"data": REGISTRY.convert(REGISTRY.clean(wf.data)),
+                      "correlations": REGISTRY.convert(wf.correlations)}
         lines.append(canonical_json({
-            "data": REGISTRY.convert(REGISTRY.clean(wf.data)),
-            "correlations": REGISTRY.convert(wf.correlations),
+            "data": header["data"],
+            "correlations": header["correlations"],
             "success": wf.success,
             "completed": wf.completed,
             "last_task": case.path(wf.last_task) if wf.last_task is not None else None,
