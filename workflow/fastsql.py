@@ -3,21 +3,30 @@
 A task completion sends about seven statements. Through SQLAlchemy's execution machinery each
 costs 40–60 µs of Python before the database sees it, several times what SQLite needs to run it
 (see docs/performance.md). ``Prepared`` keeps the statement written in SQLAlchemy Core (one source
-of truth for both dialects), compiles it once per dialect, and executes it on the DBAPI cursor of
-the session's connection, inside the same transaction. It applies the compiled statement's own
-bind processors (so ``UTCDateTime`` values are stored exactly as the ORM stores them) and fills
-literal values from the statement; result rows come back raw (``as_utc`` converts time columns).
+of truth for both dialects), compiles it once per dialect, and executes it on the DBAPI connection
+of the session's transaction. It applies the compiled statement's own bind processors (so
+``UTCDateTime`` values are stored exactly as the ORM stores them; that type's processor is
+replaced by its equivalent ``fast_bind``) and fills literal values from the statement; result
+rows come back raw (``as_utc`` converts time columns).
+
+``Database.write()`` puts the transaction's driver connection into ``session.info`` under
+``DRIVER`` for the length of the transaction, which saves asking the session for its connection
+on every statement; any other session is asked.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ClauseElement
+
+DRIVER = "shanyu.driver"  # session.info key: (dialect name, DBAPI connection) of the open write transaction
+
+_Processor = Callable[[Any], Any] | None
 
 
 @dataclass(frozen=True)
@@ -26,6 +35,16 @@ class _Compiled:
     positional: tuple[str, ...] | None  # bind names in order, for qmark drivers (sqlite3)
     defaults: dict[str, Any]  # literal values written into the statement
     processors: dict[str, Any]  # bind name -> type processor
+    slots: tuple[tuple[str, _Processor], ...]  # positional drivers: (bind name, processor) in order
+
+
+def driver_of(session: Session) -> tuple[str, Any]:
+    """The dialect name and DBAPI connection of the session's transaction."""
+    found: tuple[str, Any] | None = session.info.get(DRIVER)
+    if found is None:
+        conn = session.connection()
+        found = (conn.dialect.name, conn.connection.driver_connection)
+    return found
 
 
 class Prepared:
@@ -35,38 +54,52 @@ class Prepared:
         self.statement = statement
         self._compiled: dict[str, _Compiled] = {}
 
-    def _for(self, dialect: Any) -> _Compiled:
-        found = self._compiled.get(dialect.name)
+    def _for(self, dialect_name: str, session: Session) -> _Compiled:
+        found = self._compiled.get(dialect_name)
         if found is None:
-            compiled: Any = self.statement.compile(dialect=dialect)
+            from .store import UTCDateTime
+
+            compiled: Any = self.statement.compile(dialect=session.get_bind().dialect)
             defaults = {name: bind.value for name, bind in compiled.binds.items()
                         if not bind.required and not name.startswith("%(")}
-            found = _Compiled(compiled.string, tuple(compiled.positiontup) if compiled.positional else None,
-                              defaults, dict(compiled._bind_processors))
-            self._compiled[dialect.name] = found
+            processors = dict(compiled._bind_processors)
+            for name in processors:
+                bind = compiled.binds.get(name)
+                if bind is not None and isinstance(bind.type, UTCDateTime):
+                    processors[name] = UTCDateTime.fast_bind(dialect_name)
+            positional = tuple(compiled.positiontup) if compiled.positional else None
+            slots = tuple((name, processors.get(name)) for name in positional or ())
+            found = _Compiled(compiled.string, positional, defaults, processors, slots)
+            self._compiled[dialect_name] = found
         return found
 
-    def _params(self, compiled: _Compiled, given: Mapping[str, Any]) -> Any:
-        values = {**compiled.defaults, **given} if compiled.defaults else dict(given)
-        for name, process in compiled.processors.items():
-            if name in values and values[name] is not None:
-                values[name] = process(values[name])
+    @staticmethod
+    def _params(compiled: _Compiled, given: Mapping[str, Any]) -> Any:
+        values = {**compiled.defaults, **given} if compiled.defaults else given
         if compiled.positional is not None:
-            return tuple(values[name] for name in compiled.positional)
-        return values
+            out = []
+            for name, process in compiled.slots:
+                value = values[name]
+                out.append(value if process is None or value is None else process(value))
+            return tuple(out)
+        converted = dict(values)
+        for name, process in compiled.processors.items():
+            if converted.get(name) is not None:
+                converted[name] = process(converted[name])
+        return converted
 
     def execute(self, session: Session, params: Mapping[str, Any]) -> Any:
         """Run once; returns the DBAPI cursor (``fetchone``, ``rowcount``)."""
-        conn = session.connection()
-        compiled = self._for(conn.dialect)
-        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        dialect_name, driver = driver_of(session)
+        compiled = self._for(dialect_name, session)
+        cursor = driver.cursor()
         cursor.execute(compiled.sql, self._params(compiled, params))
         return cursor
 
     def executemany(self, session: Session, rows: Iterable[Mapping[str, Any]]) -> None:
-        conn = session.connection()
-        compiled = self._for(conn.dialect)
-        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        dialect_name, driver = driver_of(session)
+        compiled = self._for(dialect_name, session)
+        cursor = driver.cursor()
         cursor.executemany(compiled.sql, [self._params(compiled, row) for row in rows])
         cursor.close()
 

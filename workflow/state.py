@@ -41,17 +41,57 @@ _ACTIVE = TaskState.WAITING | TaskState.READY | TaskState.STARTED | TaskState.ER
 _UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
+_canonical = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode
+
+
 def canonical_json(value: Any) -> str:
-    """The one JSON text used wherever something is hashed."""
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    """The one JSON text used wherever something is hashed (sorted keys, no spaces, UTF-8)."""
+    return _canonical(value)
+
+
+def _literal(value: Any) -> str:
+    """A scalar as JSON; the common constants without calling the encoder."""
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if value is None:
+        return "null"
+    return _canonical(value)
 
 
 def sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+class _NotPlain(Exception):
+    """Raised by the JSON encoder on a value that plain JSON cannot hold."""
+
+
+def _refuse(value: Any) -> Any:
+    raise _NotPlain
+
+
+_plain_json = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=_refuse).encode
+
+
+def stored_json(value: Any) -> str:
+    """``value`` as canonical JSON after the serializer's conversion (dates, UUIDs, ... become
+    tagged objects; callables at the top level of a dict are dropped).
+
+    Task data is nearly always plain JSON already; then the registry would hand back an equal copy,
+    so the text is encoded straight away and the registry runs only when the encoder meets a value
+    it cannot hold. None of the registry's types is a subclass of a JSON type, so both ways give
+    the same text.
+    """
+    try:
+        return _plain_json(value)
+    except _NotPlain:
+        return canonical_json(REGISTRY.convert(REGISTRY.clean(value)))
+
+
 def data_to_json(data: dict[str, Any]) -> str:
-    return canonical_json(REGISTRY.convert(REGISTRY.clean(data)))
+    return stored_json(data)
 
 
 def data_from_json(text: str) -> Any:
@@ -66,6 +106,7 @@ class SavedTask:
     body: str
     data_hash: str
     record_hash: str | None  # None: recompute (internal data refers to other tasks)
+    internal: str | None = None  # the internal data as stored JSON; None: convert again
 
 
 @dataclass
@@ -90,9 +131,9 @@ class LoadedCase:
     order: list[Any] | None = None
     order_workflows: list[Any] = field(default_factory=list)
     paths: dict[UUID, str] = field(default_factory=dict)  # tree paths, valid while ``order`` is
-    # workflow-level fields as last converted for ``meta`` (key "" or the parent task id); the
-    # digest reads them instead of converting the workflow data a second time
-    headers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # workflow-level data and correlations as last converted for ``meta`` (key "" or the parent
+    # task id), as JSON texts; the digest reads them instead of converting the data a second time
+    headers: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def path(self, task: Task) -> str:
         """``path_of(task)``, remembered until the tree's shape changes."""
@@ -116,22 +157,22 @@ def all_workflows(workflow: BpmnWorkflow) -> Iterator[tuple[str, Any]]:
         yield str(parent_id), sub
 
 
-def _task_body(task: Task, wf_key: str) -> str:
-    return canonical_json({
-        "w": wf_key,
-        "p": str(task._parent) if task._parent is not None else None,
-        "c": [str(c) for c in task._children],
-        "t": task.last_state_change,
-        "s": task._state,
-        "spec": task.task_spec.name,
-        "tr": task.triggered,
-        "i": REGISTRY.convert(task.internal_data),
-    })
+def _task_body(task: Task, wf_key: str, internal: str) -> str:
+    """The stored row of a task: the canonical JSON of its fields, ``internal`` (the internal data
+    as ``stored_json`` gives it) spliced in as text so that it is converted once per step."""
+    # members in sorted key order; task ids are UUIDs and need no escaping
+    children = ",".join([f'"{c}"' for c in task._children])
+    parent = f'"{task._parent}"' if task._parent is not None else "null"
+    return (f'{{"c":[{children}],"i":{internal},"p":{parent},"s":{_literal(task._state)},'
+            f'"spec":{_literal(task.task_spec.name)},"t":{_literal(task.last_state_change)},'
+            f'"tr":{_literal(task.triggered)},"w":{_literal(wf_key)}}}')
 
 
-def _record_hash(task: Task, data_hash: str, paths: Callable[[], dict[str, str]]) -> tuple[str, bool]:
+def _record_hash(task: Task, data_hash: str, internal: str | None,
+                 paths: Callable[[], dict[str, str]]) -> tuple[str, bool]:
     """Hash of one task for the digest; second value: whether it may be cached."""
-    internal = canonical_json(REGISTRY.convert(task.internal_data))
+    if internal is None:
+        internal = stored_json(task.internal_data)
     cacheable = True
     if _UUID_RE.search(internal):
         cacheable = False  # the paths it refers to may shift; never cache
@@ -141,25 +182,37 @@ def _record_hash(task: Task, data_hash: str, paths: Callable[[], dict[str, str]]
     return sha256(text), cacheable
 
 
-def _meta(workflow: BpmnWorkflow) -> dict[str, Any]:
-    def header(wf: Any) -> dict[str, Any]:
-        return {
-            "data": REGISTRY.convert(REGISTRY.clean(wf.data)),
-            "correlations": REGISTRY.convert(wf.correlations),
-            "success": wf.success,
-            "completed": wf.completed,
-            "last_task": str(wf.last_task.id) if wf.last_task is not None else None,
-            "root": str(wf.task_tree.id),
-        }
-
-    # a list, in creation order: restoring them in that order makes a restored case run its
-    # subprocesses in the same order as the running one did (and as replay does)
-    subs = [[key, {**header(sub), "spec": sub.spec.name}] for key, sub in all_workflows(workflow) if key]
-    return {**header(workflow), "subprocesses": subs}
+def _header_texts(wf: Any) -> tuple[str, str]:
+    """A workflow's data and correlations as stored JSON."""
+    return stored_json(REGISTRY.clean(wf.data)), stored_json(wf.correlations)
 
 
-def _headers(meta: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {"": meta, **{key: header for key, header in meta["subprocesses"]}}
+def _header_text(wf: Any, texts: tuple[str, str], *, last_task: str | None, extra: list[str]) -> str:
+    """The canonical JSON object of one workflow's fields, with data and correlations spliced in
+    as text; ``extra`` are further ``"key":value`` members whose keys sort between "root" and
+    "success". The keys are written in sorted order, so the text equals ``canonical_json`` of the
+    same object (tests/workflow/test_state__texts.py checks it)."""
+    data_text, correlations_text = texts
+    members = [f'"completed":{_literal(wf.completed)}', f'"correlations":{correlations_text}', f'"data":{data_text}',
+               f'"last_task":{_literal(last_task)}']
+    return "{" + ",".join(members + extra + [f'"success":{_literal(wf.success)}']) + "}"
+
+
+def _meta_text(workflow: BpmnWorkflow, headers: dict[str, tuple[str, str]]) -> str:
+    """The instance row's ``meta``: the top workflow's fields plus, as a list in creation order,
+    each subprocess's (restoring them in that order makes a restored case run its subprocesses in
+    the same order as the running one did, and as replay does). Fills ``headers``."""
+    def fields(wf: Any, key: str, extra: list[str]) -> str:
+        texts = headers[key] = _header_texts(wf)
+        last = str(wf.last_task.id) if wf.last_task is not None else None
+        return _header_text(wf, texts, last_task=last, extra=[f'"root":"{wf.task_tree.id}"', *extra])
+
+    subs = []
+    for key, sub in all_workflows(workflow):
+        if key:
+            spec = f'"spec":{_literal(sub.spec.name)}'
+            subs.append(f"[{_literal(key)},{fields(sub, key, [spec])}]")
+    return fields(workflow, "", ['"subprocesses":[' + ",".join(subs) + "]"])
 
 
 def collect_changes(case: LoadedCase) -> Changes:
@@ -170,29 +223,36 @@ def collect_changes(case: LoadedCase) -> Changes:
     for wf_key, wf in all_workflows(case.workflow):
         for tid, task in wf.tasks.items():
             seen.add(tid)
-            fp = _fingerprint(task)
             old = saved.get(tid)
-            if old is not None and old.fingerprint == fp and not task._state & _ACTIVE:
-                continue
+            state = task._state
+            children = task._children
+            if old is not None and not state & _ACTIVE:
+                fp = old.fingerprint
+                if (fp[0] == state and fp[1] == task.last_state_change and fp[2] == task.triggered
+                        and fp[3] == len(children) and fp[4] == (children[-1] if children else None)):
+                    continue
+            fp = _fingerprint(task)
             if old is None or old.fingerprint[3:] != fp[3:]:
                 case.order = None  # a task was added or its children changed
             data_json = data_to_json(task.data)
             data_hash = sha256(data_json)
-            body = _task_body(task, wf_key)
+            internal = stored_json(task.internal_data)
+            body = _task_body(task, wf_key, internal)
             if old is not None and old.body == body and old.data_hash == data_hash:
                 old.fingerprint = fp
+                old.internal = internal
                 continue
             changes.rows[str(tid)] = (body, data_hash)
             changes.tasks.append(task)
             changes.blobs.setdefault(data_hash, data_json)
-            saved[tid] = SavedTask(fp, body, data_hash, None)
-    for tid in [t for t in saved if t not in seen]:
-        del saved[tid]
-        changes.deleted.append(str(tid))
-        case.order = None
-    meta_obj = _meta(case.workflow)
-    case.headers = _headers(meta_obj)
-    meta = canonical_json(meta_obj)
+            saved[tid] = SavedTask(fp, body, data_hash, None, internal)
+    if len(saved) != len(seen):
+        for tid in [t for t in saved if t not in seen]:
+            del saved[tid]
+            changes.deleted.append(str(tid))
+            case.order = None
+    case.headers = {}
+    meta = _meta_text(case.workflow, case.headers)
     if meta != case.meta:
         changes.meta = meta
         case.meta = meta
@@ -206,7 +266,8 @@ def restore(spec: Any, subprocess_specs: dict[str, Any], meta_text: str,
     workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=script_engine, deserializing=True)
     case = LoadedCase(workflow, {}, meta_text)
     if isinstance(meta["subprocesses"], list):
-        case.headers = _headers(meta)
+        case.headers = {key: (canonical_json(h["data"]), canonical_json(h["correlations"]))
+                        for key, h in [("", meta), *meta["subprocesses"]]}
     by_wf: dict[str, list[tuple[UUID, dict[str, Any], str, str]]] = {}
     for tid, body_text, data_hash in rows:
         body = json.loads(body_text)
@@ -325,23 +386,49 @@ def find_by_path(workflow: BpmnWorkflow, path: str) -> Task | None:
     return task
 
 
-def _walk_order(workflow: BpmnWorkflow) -> tuple[list[Any], list[Any]]:
+def _walk_order(workflow: BpmnWorkflow, paths: dict[UUID, str]) -> tuple[list[Any], list[Any]]:
     """Labels and tasks in digest order: the top workflow's tree depth first, then each subprocess's
     (in path order: ``workflow.subprocesses`` is in creation order in a running case but in stored
-    order in a restored one, and the digest must not tell them apart)."""
-    ordered = [("#top", workflow)] + sorted(
-        (("#sub:" + path_of(workflow.get_task_from_id(UUID(key))), wf) for key, wf in all_workflows(workflow) if key),
-        key=lambda item: item[0])
-    order: list[Any] = []
-    for label, wf in ordered:
-        order.append(label)
+    order in a restored one, and the digest must not tell them apart). Fills ``paths`` with the
+    tree path of every task it visits (see ``task_paths``)."""
+
+    def walk(wf: Any, root_path: str) -> list[Task]:
         tasks = wf.tasks
-        stack: list[Task] = [wf.task_tree]
+        visited: list[Task] = []
+        stack: list[tuple[Task, str]] = [(wf.task_tree, root_path)]
         while stack:
-            task = stack.pop()
-            order.append(task)
-            stack.extend([tasks[c] for c in reversed(task._children) if c in tasks])
-    return order, [wf for _label, wf in ordered]
+            task, path = stack.pop()
+            visited.append(task)
+            paths[task.id] = path
+            children = task._children
+            for i in range(len(children) - 1, -1, -1):
+                child = tasks.get(children[i])
+                if child is not None:
+                    stack.append((child, f"{path}/{i}"))
+        return visited
+
+    order: list[Any] = ["#top", *walk(workflow, "0")]
+    pending = [(key, wf) for key, wf in all_workflows(workflow) if key]
+    subs: list[tuple[str, Any, list[Task]]] = []
+    while pending:  # a nested subprocess's parent task lives in the subprocess above it
+        later = []
+        for key, wf in pending:
+            parent_path = paths.get(UUID(key))
+            if parent_path is None:
+                later.append((key, wf))
+            else:
+                subs.append(("#sub:" + parent_path, wf, walk(wf, parent_path + ">0")))
+        if len(later) == len(pending):  # parents outside every tree: fall back to walking up
+            for key, wf in later:
+                parent_path = path_of(workflow.get_task_from_id(UUID(key)))
+                subs.append(("#sub:" + parent_path, wf, walk(wf, parent_path + ">0")))
+            break
+        pending = later
+    subs.sort(key=lambda item: item[0])
+    for label, _wf, visited in subs:
+        order.append(label)
+        order.extend(visited)
+    return order, [workflow, *(wf for _label, wf, _visited in subs)]
 
 
 def state_digest(case: LoadedCase) -> str:
@@ -352,16 +439,16 @@ def state_digest(case: LoadedCase) -> str:
     contribute their cached record hash.
     """
     workflow = case.workflow
-    cache: dict[str, dict[str, str]] = {}
-
-    def paths() -> dict[str, str]:
-        if "all" not in cache:
-            cache["all"] = task_paths(workflow)
-        return cache["all"]
-
     if case.order is None:
         case.paths.clear()
-        case.order, case.order_workflows = _walk_order(workflow)
+        case.order, case.order_workflows = _walk_order(workflow, case.paths)
+    by_text: dict[str, str] = {}
+
+    def paths() -> dict[str, str]:
+        if not by_text:
+            by_text.update((str(tid), path) for tid, path in case.paths.items())
+        return by_text
+
     saved_tasks = case.saved
     lines: list[str] = []
     for entry in case.order:
@@ -369,23 +456,19 @@ def state_digest(case: LoadedCase) -> str:
             lines.append(entry)
             continue
         saved = saved_tasks.get(entry.id)
-        record = saved.record_hash if saved is not None else None
-        if record is None:
-            data_hash = saved.data_hash if saved is not None else sha256(data_to_json(entry.data))
-            record, cacheable = _record_hash(entry, data_hash, paths)
-            if cacheable and saved is not None and not entry._state & _ACTIVE:
-                saved.record_hash = record
+        if saved is None:
+            record, _cacheable = _record_hash(entry, sha256(data_to_json(entry.data)), None, paths)
+        else:
+            record = saved.record_hash  # type: ignore[assignment]
+            if record is None:
+                record, cacheable = _record_hash(entry, saved.data_hash, saved.internal, paths)
+                if cacheable and not entry._state & _ACTIVE:
+                    saved.record_hash = record
         lines.append(f"{record}:{len(entry._children)}")
     for wf in case.order_workflows:
-        header = case.headers.get("" if wf is workflow else str(wf.parent_task_id))
-        if header is None:  # not converted yet (a case never collected)
-            header = {"data": REGISTRY.convert(REGISTRY.clean(wf.data)),
-                      "correlations": REGISTRY.convert(wf.correlations)}
-        lines.append(canonical_json({
-            "data": header["data"],
-            "correlations": header["correlations"],
-            "success": wf.success,
-            "completed": wf.completed,
-            "last_task": case.path(wf.last_task) if wf.last_task is not None else None,
-        }))
+        texts = case.headers.get("" if wf is workflow else str(wf.parent_task_id))
+        if texts is None:  # not converted yet (a case never collected)
+            texts = _header_texts(wf)
+        lines.append(_header_text(wf, texts, last_task=case.path(wf.last_task) if wf.last_task is not None else None,
+                                  extra=[]))
     return sha256("\n".join(lines))

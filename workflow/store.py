@@ -40,6 +40,8 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from .fastsql import DRIVER
+
 DEFAULT_SQLITE_PATH = Path("instance") / "shanyu.db"
 
 
@@ -58,6 +60,21 @@ class UTCDateTime(TypeDecorator[datetime]):
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         return None if value is None else value.replace(tzinfo=UTC)
+
+    @staticmethod
+    def fast_bind(dialect_name: str) -> Any:
+        """The bind processor for statements run on the driver (``workflow.fastsql``): the same
+        value SQLAlchemy would send (SQLite: its DATETIME text with microseconds; PostgreSQL: the
+        naive UTC datetime), several times faster than the generic processor chain."""
+        sqlite = dialect_name == "sqlite"
+
+        def process(value: datetime) -> Any:
+            if value.tzinfo is None:
+                raise ValueError("naive datetime given to a UTC column")
+            naive = value.astimezone(UTC).replace(tzinfo=None)
+            return naive.isoformat(" ", "microseconds") if sqlite else naive
+
+        return process
 
 
 class Base(DeclarativeBase):
@@ -296,9 +313,13 @@ class Database:
     def write(self) -> Iterator[Session]:
         """A write transaction; commits on success, rolls back on any exception."""
         with self._sessions() as session:
-            session.connection(execution_options={"shanyu_write": True})
-            with _begin(session):
-                yield session
+            conn = session.connection(execution_options={"shanyu_write": True})
+            session.info[DRIVER] = (conn.dialect.name, conn.connection.driver_connection)
+            try:
+                with _begin(session):
+                    yield session
+            finally:
+                session.info.pop(DRIVER, None)
 
     @contextmanager
     def read(self) -> Iterator[Session]:
