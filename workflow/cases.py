@@ -19,8 +19,7 @@ import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
-from types import SimpleNamespace
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -28,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from . import specs as specs_mod
 from .errors import ConcurrentModification, NotFound
-from .fastsql import Prepared, as_utc, row_dict
+from .fastsql import Prepared, as_utc, driver_of
 from .forms import forms_of
 from .history import ChainHead
 from .state import Changes, LoadedCase, restore
@@ -48,9 +47,24 @@ INSTANCE = table_of(Instance)
 HUMAN = table_of(HumanTask)
 TASK_ROW = table_of(TaskRow)
 BLOB = table_of(DataBlob)
-_INSTANCE_COLUMNS = [INSTANCE.c[name] for name in (
-    "id", "process_id", "process_version_id", "status", "district", "lock_version", "state_token",
-    "event_count", "head_hash", "meta")]
+
+
+class _InstanceRow(NamedTuple):
+    """The instance columns a command reads under the lock (``meta`` only when the case is loaded)."""
+
+    id: int
+    process_id: str
+    process_version_id: int
+    status: str
+    district: str | None
+    lock_version: int
+    state_token: str
+    event_count: int
+    head_hash: str
+
+
+_INSTANCE_COLUMNS = [INSTANCE.c[name] for name in _InstanceRow._fields]
+_HUMAN_NAMES = tuple(c.name for c in HUMAN.columns)
 # Built once: statement construction costs more than executing a cached one.
 _LOCK_INSTANCE = select(*_INSTANCE_COLUMNS).where(INSTANCE.c.id == bindparam("iid")).with_for_update()
 _LOCK_TASK = (select(HUMAN, *[c.label("i_" + c.name) for c in _INSTANCE_COLUMNS])
@@ -155,7 +169,7 @@ class CaseStore:
         row = cursor.fetchone()
         if row is None:
             raise NotFound(f"Case {instance_id} does not exist.", instance_id=instance_id)
-        return self._checkout(session, SimpleNamespace(**row_dict(cursor, row)))
+        return self._checkout(session, _InstanceRow._make(row))
 
     def lock_for_task(self, session: Session, task_id: int) -> tuple[Any, Case]:
         """The human task row and its case, both read under the case's lock in one statement (on
@@ -164,13 +178,14 @@ class CaseStore:
         raw = cursor.fetchone()
         if raw is None:
             raise NotFound(f"Task {task_id} does not exist.", task_id=task_id)
-        row = row_dict(cursor, raw)
+        count = len(_HUMAN_NAMES)
+        row = dict(zip(_HUMAN_NAMES, raw[:count], strict=True))
         for name in _HUMAN_TIMES:
-            row[name] = as_utc(row[name])
-        inst = SimpleNamespace(**{c.name: row["i_" + c.name] for c in _INSTANCE_COLUMNS})
-        return row, self._checkout(session, inst)
+            if row[name] is not None:
+                row[name] = as_utc(row[name])
+        return row, self._checkout(session, _InstanceRow._make(raw[count:]))
 
-    def _checkout(self, session: Session, row: Any) -> Case:
+    def _checkout(self, session: Session, row: _InstanceRow) -> Case:
         with self._lock:
             cached = self._cache.pop(row.id, None)
         if cached is not None and cached.state_token == row.state_token:
@@ -180,8 +195,9 @@ class CaseStore:
             return cached
         return self._load(session, row)
 
-    def _load(self, session: Session, row: Any) -> Case:
+    def _load(self, session: Session, row: _InstanceRow) -> Case:
         spec, subprocess_specs = self.specs_for(session, row.process_version_id)
+        meta = session.execute(select(INSTANCE.c.meta).where(INSTANCE.c.id == row.id)).scalar_one()
         task_rows = session.execute(
             select(TaskRow.task_id, TaskRow.body, TaskRow.data_hash).where(TaskRow.instance_id == row.id)
         ).all()
@@ -191,7 +207,7 @@ class CaseStore:
         for start in range(0, len(hash_list), 500):
             chunk = hash_list[start:start + 500]
             blobs.update(session.execute(select(DataBlob.hash, DataBlob.body).where(DataBlob.hash.in_(chunk))).all())
-        loaded = restore(spec, subprocess_specs, row.meta, [(r[0], r[1], r[2]) for r in task_rows], blobs, self.script_engine)
+        loaded = restore(spec, subprocess_specs, meta, [(r[0], r[1], r[2]) for r in task_rows], blobs, self.script_engine)
         case = Case(row.id, row.process_id, row.process_version_id, row.status, row.district, row.lock_version,
                     row.state_token, ChainHead(row.event_count, row.head_hash), loaded)
         for hid, tid in session.execute(
@@ -217,15 +233,14 @@ class CaseStore:
     def save(self, session: Session, case: Case, changes: Changes, *, now: datetime, head: ChainHead,
              status: str) -> None:
         """Write what changed in the workflow, then the row fields, checked against ``lock_version``."""
-        conn = session.connection()
-        upsert_blob, upsert_row = _UPSERTS[conn.dialect.name]
+        upsert_blob, upsert_row = _UPSERTS[driver_of(session)[0]]
         if changes.blobs:
             upsert_blob.executemany(session, [{"hash": h, "body": b} for h, b in changes.blobs.items()])
         if changes.rows:
             upsert_row.executemany(session, [{"instance_id": case.id, "task_id": tid, "body": body, "data_hash": dh}
                                              for tid, (body, dh) in changes.rows.items()])
         if changes.deleted:
-            conn.execute(delete(TASK_ROW).where(TASK_ROW.c.instance_id == case.id,
+            session.connection().execute(delete(TASK_ROW).where(TASK_ROW.c.instance_id == case.id,
                                                 TASK_ROW.c.task_id.in_(changes.deleted)))
         token = uuid.uuid4().hex
         params: dict[str, Any] = {

@@ -172,6 +172,8 @@ def _sync_human(session: Session, case: Case, now: datetime, ready: dict[str, Ta
 
 def _sync_timers(session: Session, case: Case, now: datetime,
                  timers: dict[str, tuple[Task | None, datetime]]) -> None:
+    if not timers and not case.open_timers:
+        return
     conn = session.connection()
     for tid in [t for t in case.open_timers if t not in timers]:
         tmid, _due = case.open_timers.pop(tid)
@@ -192,6 +194,8 @@ def _sync_timers(session: Session, case: Case, now: datetime,
 
 
 def _sync_waits(session: Session, case: Case, waits: dict[str, Task | None]) -> None:
+    if not waits and not case.open_subs:
+        return
     conn = session.connection()
     gone = [t for t in case.open_subs if t not in waits]
     if gone:

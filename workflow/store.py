@@ -311,15 +311,38 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """A write transaction; commits on success, rolls back on any exception."""
-        with self._sessions() as session:
-            conn = session.connection(execution_options={"shanyu_write": True})
+        """A write transaction; commits on success, rolls back on any exception.
+
+        The transaction belongs to a Core connection (on SQLite it begins with BEGIN IMMEDIATE).
+        The session yielded is bound to that connection and joins its transaction only when
+        something asks it for one (ORM queries, ``add``, ``connection()``); the engine's hot
+        statements go to the driver connection in ``session.info`` and never do. An ORM session
+        that has to set up its own transaction costs more than a whole SQLite commit, which is why
+        it is not set up for every command (docs/performance.md). Inside the block nobody commits:
+        the session does not own the transaction (``join_transaction_mode="rollback_only"``), so
+        its ``commit()`` would only flush; the block's end flushes and commits.
+        """
+        conn = self.engine.connect().execution_options(shanyu_write=True)
+        try:
+            conn.begin()
+            session = Session(bind=conn, join_transaction_mode="rollback_only", autoflush=False,
+                              expire_on_commit=False)
             session.info[DRIVER] = (conn.dialect.name, conn.connection.driver_connection)
             try:
-                with _begin(session):
-                    yield session
+                yield session
+                if session.in_transaction():
+                    session.flush()
+                conn.commit()
+            except BaseException:
+                if session.in_transaction():
+                    session.rollback()
+                conn.rollback()
+                raise
             finally:
                 session.info.pop(DRIVER, None)
+                session.close()
+        finally:
+            conn.close()
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -333,16 +356,6 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
-
-
-@contextmanager
-def _begin(session: Session) -> Iterator[None]:
-    try:
-        yield
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -1,0 +1,110 @@
+"""The texts ``workflow.state`` writes are assembled from pieces converted once per step; they must
+equal the canonical JSON of the same objects built the plain way (sorted keys, serializer
+conversion), or stored rows, the meta and every digest would drift from what replay computes.
+Checked on a case with a subprocess nested in a subprocess, cached and restored."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from tests.conftest import deploy
+from workflow.clock import FakeClock
+from workflow.engine import Engine
+from workflow.state import (
+    REGISTRY,
+    LoadedCase,
+    all_workflows,
+    canonical_json,
+    path_of,
+    state_digest,
+    stored_json,
+    task_paths,
+)
+from workflow.store import Database, HumanTask
+from workflow.users import Actor
+
+
+@pytest.mark.parametrize("value", [
+    {}, {"district": "310101", "score": 90, "ok": True, "note": None, "ratio": 0.25},
+    {"nested": {"b": [1, {"中": "文"}], "a": (1, 2)}, "text": 'quote " and \\ backslash'},
+    {"when": datetime(2022, 9, 29, 9, 30, tzinfo=UTC), "span": timedelta(days=5)},
+    {"id": uuid.UUID("12345678-1234-5678-1234-567812345678"), "deep": [{"at": datetime(2026, 1, 1)}]},
+    {"callback": print, "kept": 1},  # callables at the top level are dropped, as the serializer does
+    {3: "int keys", 4: 1.0},
+])
+def test_stored_json_equals_the_serializer_path(value: dict[str, Any]) -> None:
+    assert stored_json(value) == canonical_json(REGISTRY.convert(REGISTRY.clean(value)))
+
+
+@pytest.mark.parametrize("value", [{"day": date(2022, 10, 10)}, {3: "int key", "x": 1}, {"f": [print]}])
+def test_values_the_serializer_cannot_store_fail_the_same_way(value: dict[str, Any]) -> None:
+    with pytest.raises(TypeError):
+        canonical_json(REGISTRY.convert(REGISTRY.clean(value)))
+    with pytest.raises(TypeError):
+        stored_json(value)
+
+
+def old_header(wf: Any) -> dict[str, Any]:
+    return {"data": REGISTRY.convert(REGISTRY.clean(wf.data)), "correlations": REGISTRY.convert(wf.correlations),
+            "success": wf.success, "completed": wf.completed,
+            "last_task": str(wf.last_task.id) if wf.last_task is not None else None, "root": str(wf.task_tree.id)}
+
+
+def check_texts(loaded: LoadedCase) -> None:
+    workflow = loaded.workflow
+    for key, wf in all_workflows(workflow):
+        for tid, task in wf.tasks.items():
+            saved = loaded.saved[tid]
+            assert saved.body == canonical_json({
+                "w": key, "p": str(task._parent) if task._parent is not None else None,
+                "c": [str(c) for c in task._children], "t": task.last_state_change, "s": task._state,
+                "spec": task.task_spec.name, "tr": task.triggered, "i": REGISTRY.convert(task.internal_data)})
+    subs = [[key, {**old_header(sub), "spec": sub.spec.name}] for key, sub in all_workflows(workflow) if key]
+    assert loaded.meta == canonical_json({**old_header(workflow), "subprocesses": subs})
+    # the digest's walk filled the path cache with exactly the paths ``path_of`` finds
+    state_digest(loaded)
+    expected = task_paths(workflow)
+    assert {str(tid): path for tid, path in loaded.paths.items()} == expected
+    assert all(path_of(task) == expected[str(task.id)]
+               for _key, wf in all_workflows(workflow) for task in wf.tasks.values())
+
+
+@pytest.mark.parametrize("restore_each_step", [False, True])
+def test_bodies_meta_and_paths_are_canonical(db: Database, engine: Engine, clock: FakeClock,
+                                            users: dict[str, Actor], restore_each_step: bool) -> None:
+    deploy(engine, db, clock, "state_nested.bpmn")
+    huangpu = users["huangpu"]
+    with db.write() as session:
+        iid = engine.start(session, "state_nested", {"district": "310101", "score": 45},
+                           actor=huangpu, now=clock.now())
+    digests = []
+    for expected_name in ("内部任务", "最终任务"):
+        if restore_each_step:
+            engine.cases.forget()
+        with db.read() as session:
+            ht = session.execute(select(HumanTask).where(HumanTask.instance_id == iid,
+                                                         HumanTask.state == "ready")).scalar_one()
+        assert ht.name == expected_name
+        with db.write() as session:
+            engine.claim(session, ht.id, actor=huangpu, now=clock.now())
+            engine.complete(session, ht.id, {"comment": "同意"}, actor=huangpu, now=clock.now())
+            case = engine.cases.lock(session, iid)
+            engine.cases.put_back(case)
+        check_texts(case.loaded)
+        assert len(case.workflow.subprocesses) == 2
+        digests.append(state_digest(case.loaded))
+        # a case restored from its rows digests the same, and its texts are the stored ones
+        engine.cases.forget()
+        with db.write() as session:
+            restored = engine.cases.lock(session, iid)
+        assert state_digest(restored.loaded) == digests[-1]
+        assert restored.loaded.meta == case.loaded.meta
+    data = case.workflow.data
+    assert (data["total"], data["labels"]) == (90, ["甲", "乙"])
+    assert json.loads(case.loaded.meta)["completed"] is True

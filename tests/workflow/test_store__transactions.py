@@ -1,0 +1,99 @@
+"""``Database.write()``: one transaction on a Core connection, shared by the engine's driver-level
+statements (``workflow.fastsql``) and the ORM session, committed only at the block's end and
+rolled back whole on any exception. ``UTCDateTime.fast_bind`` stores what the ORM stores."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import bindparam, func, insert, select
+
+from workflow.fastsql import DRIVER, Prepared
+from workflow.store import Database, PendingMessage, UTCDateTime, table_of
+
+PENDING = table_of(PendingMessage)
+_INSERT = Prepared(insert(PENDING).values(
+    message_name=bindparam("name"), keys="{}", payload="{}", sent_at=bindparam("at"), sent_by="test"))
+AT = datetime(2026, 11, 29, 20, 21, 22, 123456, tzinfo=UTC)
+
+
+def names(db: Database) -> list[str]:
+    with db.read() as session:
+        return list(session.execute(select(PendingMessage.message_name).order_by(PendingMessage.id)).scalars())
+
+
+def add_orm(session: object, name: str) -> None:
+    session.add(PendingMessage(message_name=name, keys="{}", payload="{}", sent_at=AT,  # type: ignore[attr-defined]
+                               sent_by="test"))
+
+
+def test_driver_and_orm_statements_commit_together(db: Database) -> None:
+    with db.write() as session:
+        _INSERT.execute(session, {"name": "driver-1", "at": AT})
+        add_orm(session, "orm-1")
+        session.flush()  # the ORM joins the same transaction and sees the driver's row
+        assert session.execute(select(func.count()).select_from(PendingMessage)).scalar_one() == 2
+        _INSERT.execute(session, {"name": "driver-2", "at": AT})
+        add_orm(session, "orm-2")  # not flushed here: the block's end flushes it
+    assert names(db) == ["driver-1", "orm-1", "driver-2", "orm-2"]
+
+
+@pytest.mark.parametrize("use_orm", [False, True])
+def test_an_exception_rolls_back_everything(db: Database, use_orm: bool) -> None:
+    with pytest.raises(RuntimeError, match="boom"):
+        with db.write() as session:
+            _INSERT.execute(session, {"name": "driver", "at": AT})
+            if use_orm:
+                add_orm(session, "orm")
+                session.flush()
+            raise RuntimeError("boom")
+    assert names(db) == []
+    with db.write() as session:  # the connection went back to the pool clean
+        _INSERT.execute(session, {"name": "after", "at": AT})
+    assert names(db) == ["after"]
+
+
+def test_session_commit_inside_the_block_does_not_end_the_transaction(db: Database) -> None:
+    """The block owns the transaction: an inner ``commit()`` only flushes, so a later failure
+    still loses nothing half-done."""
+    with pytest.raises(RuntimeError):
+        with db.write() as session:
+            add_orm(session, "orm")
+            session.commit()
+            _INSERT.execute(session, {"name": "driver", "at": AT})
+            raise RuntimeError("later failure")
+    assert names(db) == []
+
+
+def test_the_driver_handle_lives_only_inside_the_block(db: Database) -> None:
+    with db.write() as session:
+        assert DRIVER in session.info
+    assert DRIVER not in session.info
+    with db.read() as session:  # other sessions are asked for their connection
+        assert DRIVER not in session.info
+
+
+@pytest.mark.parametrize("moment", [
+    AT,
+    datetime(2026, 1, 1, tzinfo=UTC),  # no microseconds: still written with six digits
+    datetime(2022, 10, 8, 9, 30, tzinfo=timezone(timedelta(hours=8))),  # Shanghai time, stored as UTC
+    datetime(999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+])
+def test_fast_bind_stores_what_the_orm_stores(db: Database, moment: datetime) -> None:
+    with db.write() as session:
+        _INSERT.execute(session, {"name": "driver", "at": moment})
+        add_orm(session, "orm")
+        session.flush()
+        session.execute(PENDING.update().where(PENDING.c.message_name == "orm").values(sent_at=moment))
+    with db.read() as session:
+        raw = session.execute(select(PENDING.c.sent_at).order_by(PENDING.c.id)).scalars().all()
+        loaded = session.execute(select(PendingMessage.sent_at).order_by(PendingMessage.id)).scalars().all()
+    assert raw[0] == raw[1]
+    assert loaded == [moment.astimezone(UTC)] * 2
+
+
+def test_fast_bind_refuses_naive_datetimes() -> None:
+    for dialect in ("sqlite", "postgresql"):
+        with pytest.raises(ValueError, match="naive datetime"):
+            UTCDateTime.fast_bind(dialect)(datetime(2026, 1, 1))
