@@ -14,8 +14,8 @@ row's ``lock_version``: a concurrent writer is detected, never silently overwrit
 from __future__ import annotations
 
 import json
+import os
 import threading
-import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -242,7 +242,7 @@ class CaseStore:
         if changes.deleted:
             session.connection().execute(delete(TASK_ROW).where(TASK_ROW.c.instance_id == case.id,
                                                 TASK_ROW.c.task_id.in_(changes.deleted)))
-        token = uuid.uuid4().hex
+        token = os.urandom(16).hex()
         params: dict[str, Any] = {
             "iid": case.id, "expected": case.lock_version, "new_version": case.lock_version + 1, "token": token,
             "now": now, "status": status, "count": head.event_count, "head": head.head_hash,

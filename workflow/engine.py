@@ -49,6 +49,7 @@ from .store import Bundle, HumanTask, Instance, MessageSubscription, PendingMess
 from .users import Actor
 
 MAX_DATA_BYTES = 1_000_000
+_encode = json.JSONEncoder(ensure_ascii=False).encode
 MAX_DELIVERIES = 1_000
 
 
@@ -93,7 +94,11 @@ class TaskView:
 
     @classmethod
     def of(cls, row: Any) -> TaskView:
-        mapping = row._mapping if hasattr(row, "_mapping") else row
+        """From a result row or from the dict ``CaseStore.lock_for_task`` gives (its keys are
+        exactly the fields)."""
+        if type(row) is dict:
+            return cls(**row)
+        mapping = row._mapping
         return cls(**{f: mapping[f] for f in cls.__dataclass_fields__})
 
 
@@ -114,7 +119,7 @@ def check_data(data: Any, *, what: str = "Task data") -> dict[str, Any]:
             raise InvalidData(f"{what}: field name {key!r} is not allowed; use letters, digits and '_' "
                               "and do not start with '_' or a digit.")
     try:
-        size = len(json.dumps(data, ensure_ascii=False))
+        size = len(_encode(data))
     except (TypeError, ValueError) as exc:
         raise InvalidData(f"{what} must contain only JSON values: {exc}") from exc
     if size > MAX_DATA_BYTES:

@@ -303,6 +303,7 @@ class Database:
                 kwargs["connect_args"] = {"options": f"-csearch_path={schema}"}
             self.engine = create_engine(self.url, echo=echo, **kwargs)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+        self._writer = self.engine.execution_options(shanyu_write=True)  # same pool; begins IMMEDIATE
 
     def _prepare_sqlite_path(self) -> None:
         path = self.url.split("///", 1)[1] if "///" in self.url else ""
@@ -322,7 +323,7 @@ class Database:
         the session does not own the transaction (``join_transaction_mode="rollback_only"``), so
         its ``commit()`` would only flush; the block's end flushes and commits.
         """
-        conn = self.engine.connect().execution_options(shanyu_write=True)
+        conn = self._writer.connect()
         try:
             conn.begin()
             session = Session(bind=conn, join_transaction_mode="rollback_only", autoflush=False,
@@ -340,7 +341,8 @@ class Database:
                 raise
             finally:
                 session.info.pop(DRIVER, None)
-                session.close()
+                if session.in_transaction() or session.identity_map or session.new:
+                    session.close()  # an unused session holds nothing to release
         finally:
             conn.close()
 
