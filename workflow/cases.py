@@ -73,8 +73,7 @@ _LOCK_TASK = (select(HUMAN, *[c.label("i_" + c.name) for c in _INSTANCE_COLUMNS]
 _GUARD = (INSTANCE.c.id == bindparam("iid")) & (INSTANCE.c.lock_version == bindparam("expected"))
 _SAVE_INSTANCE = update(INSTANCE).where(_GUARD).values(
     lock_version=bindparam("new_version"), state_token=bindparam("token"), updated_at=bindparam("now"),
-    status=bindparam("status"), event_count=bindparam("count"), head_hash=bindparam("head"))
-_SAVE_INSTANCE_META = _SAVE_INSTANCE.values(meta=bindparam("meta_text"))
+    event_count=bindparam("count"), head_hash=bindparam("head"))
 _BUMP_INSTANCE = update(INSTANCE).where(_GUARD).values(
     lock_version=bindparam("new_version"), updated_at=bindparam("now"), event_count=bindparam("count"),
     head_hash=bindparam("head"))
@@ -91,8 +90,12 @@ def _upserts(dialect: str) -> tuple[Any, Any]:
 _UPSERTS = {name: tuple(Prepared(stmt) for stmt in _upserts(name)) for name in ("sqlite", "postgresql")}
 _LOCK_INSTANCE_P = Prepared(_LOCK_INSTANCE)
 _LOCK_TASK_P = Prepared(_LOCK_TASK)
-_SAVE_INSTANCE_P = Prepared(_SAVE_INSTANCE)
-_SAVE_INSTANCE_META_P = Prepared(_SAVE_INSTANCE_META)
+# by (meta changed, status changed): a column is set only when it changed, because SQLite rewrites
+# an indexed column's index entry whenever the column is assigned, even to the same value
+_SAVE_INSTANCE_P = {
+    (meta, status): Prepared(_SAVE_INSTANCE.values(
+        **({"meta": bindparam("meta_text")} if meta else {}), **({"status": bindparam("status")} if status else {})))
+    for meta in (False, True) for status in (False, True)}
 _BUMP_INSTANCE_P = Prepared(_BUMP_INSTANCE)
 _HUMAN_TIMES = ("due_at", "claimed_at", "created_at", "completed_at")
 
@@ -249,7 +252,8 @@ class CaseStore:
         }
         if changes.meta is not None:
             params["meta_text"] = changes.meta
-        result = (_SAVE_INSTANCE_P if changes.meta is None else _SAVE_INSTANCE_META_P).execute(session, params)
+        statement = _SAVE_INSTANCE_P[changes.meta is not None, status != case.status]
+        result = statement.execute(session, params)
         if result.rowcount != 1:
             raise ConcurrentModification(
                 f"Case {case.id} was changed by someone else while this action ran. Nothing was saved; "

@@ -457,10 +457,11 @@ class Engine:
     @contextmanager
     def _step(self, session: Session, case: Case, now: datetime) -> Iterator[StepLog]:
         log = StepLog(context=HandlerContext(session, case.id, case.process_id, case.district, "", now))
+        clock = timeshim.set_now(now)  # the two context managers spelled out: this runs on every command
+        recording = self.script_engine.start_recording(log)
         try:
-            with timeshim.at(now), self.script_engine.recording(log):
-                canonical_order(case.loaded)
-                yield log
+            canonical_order(case.loaded)
+            yield log
         except ShanyuError:
             raise
         except SpiffWorkflowException as exc:
@@ -472,6 +473,9 @@ class Engine:
         except Exception as exc:
             raise WorkflowFailed(f"Case {case.id} could not proceed: {type(exc).__name__}: {exc}. Nothing was saved.",
                                  instance_id=case.id) from exc
+        finally:
+            self.script_engine.stop_recording(recording)
+            timeshim.reset(clock)
 
     def _commit(self, session: Session, case: Case, *, now: datetime, actor: str, event: str,
                 payload: dict[str, Any], log: StepLog, outgoing: list[_Outgoing],

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -84,11 +84,20 @@ class EngineScriptEngine(SandboxScriptEngine):
 
     @contextmanager
     def recording(self, log: StepLog) -> Iterator[StepLog]:
-        token = _LOG.set(log)
+        token = self.start_recording(log)
         try:
             yield log
         finally:
-            _LOG.reset(token)
+            self.stop_recording(token)
+
+    @staticmethod
+    def start_recording(log: StepLog) -> Token[StepLog | None]:
+        """``recording`` without the block: log into ``log`` until ``stop_recording(token)``."""
+        return _LOG.set(log)
+
+    @staticmethod
+    def stop_recording(token: Token[StepLog | None]) -> None:
+        _LOG.reset(token)
 
     def call_service(self, task: Any, operation_name: str = "", operation_params: Mapping[str, Any] | None = None,
                      **_kwargs: Any) -> str:

@@ -105,7 +105,7 @@ class SavedTask:
     fingerprint: tuple[Any, ...]
     body: str
     data_hash: str
-    record_hash: str | None  # None: recompute (internal data refers to other tasks)
+    digest_line: str | None  # the task's line in the digest; None: recompute (active, or refers to other tasks)
     internal: str | None = None  # the internal data as stored JSON; None: convert again
 
 
@@ -134,6 +134,9 @@ class LoadedCase:
     # workflow-level data and correlations as last converted for ``meta`` (key "" or the parent
     # task id), as JSON texts; the digest reads them instead of converting the data a second time
     headers: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # hashes of the data blobs known to be stored: those of the saved rows (committed, or the cache
+    # entry would not have been valid) and those this command wrote; a step writes only new ones
+    stored_blobs: set[str] = field(default_factory=set)
 
     def path(self, task: Task) -> str:
         """``path_of(task)``, remembered until the tree's shape changes."""
@@ -244,8 +247,10 @@ def collect_changes(case: LoadedCase) -> Changes:
                 continue
             changes.rows[str(tid)] = (body, data_hash)
             changes.tasks.append(task)
-            changes.blobs.setdefault(data_hash, data_json)
             saved[tid] = SavedTask(fp, body, data_hash, None, internal)
+            if data_hash not in case.stored_blobs:
+                changes.blobs[data_hash] = data_json
+                case.stored_blobs.add(data_hash)
     if len(saved) != len(seen):
         for tid in [t for t in saved if t not in seen]:
             del saved[tid]
@@ -286,6 +291,7 @@ def restore(spec: Any, subprocess_specs: dict[str, Any], meta_text: str,
             if isinstance(task_spec, CatchingEvent) and task.has_state(TaskState.WAITING):
                 workflow.event_manager.add_task(task)
             case.saved[tid] = SavedTask(_fingerprint(task), body_text, data_hash, None)
+            case.stored_blobs.add(data_hash)
 
     def header(wf: Any, h: dict[str, Any]) -> None:
         wf.task_tree = wf.tasks[UUID(h["root"])]
@@ -458,13 +464,15 @@ def state_digest(case: LoadedCase) -> str:
         saved = saved_tasks.get(entry.id)
         if saved is None:
             record, _cacheable = _record_hash(entry, sha256(data_to_json(entry.data)), None, paths)
+            lines.append(f"{record}:{len(entry._children)}")
+        elif saved.digest_line is not None:
+            lines.append(saved.digest_line)
         else:
-            record = saved.record_hash  # type: ignore[assignment]
-            if record is None:
-                record, cacheable = _record_hash(entry, saved.data_hash, saved.internal, paths)
-                if cacheable and not entry._state & _ACTIVE:
-                    saved.record_hash = record
-        lines.append(f"{record}:{len(entry._children)}")
+            record, cacheable = _record_hash(entry, saved.data_hash, saved.internal, paths)
+            line = f"{record}:{len(entry._children)}"
+            if cacheable and not entry._state & _ACTIVE:
+                saved.digest_line = line  # the children are part of the saved body: a change replaces it
+            lines.append(line)
     for wf in case.order_workflows:
         texts = case.headers.get("" if wf is workflow else str(wf.parent_task_id))
         if texts is None:  # not converted yet (a case never collected)

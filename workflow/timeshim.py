@@ -13,7 +13,7 @@ from __future__ import annotations
 import time as _time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from datetime import datetime, tzinfo
 
 from .clock import SHANGHAI, ensure_utc
@@ -56,11 +56,21 @@ def install() -> None:
     _installed = True
 
 
+def set_now(now: datetime) -> Token[datetime | None]:
+    """Make SpiffWorkflow's clock read ``now`` until ``reset(token)``; ``at`` is the block form."""
+    if not _installed:
+        install()
+    return _NOW.set(ensure_utc(now))
+
+
+def reset(token: Token[datetime | None]) -> None:
+    _NOW.reset(token)
+
+
 @contextmanager
 def at(now: datetime) -> Iterator[None]:
     """Run the block with SpiffWorkflow's clock reading ``now``."""
-    install()
-    token = _NOW.set(ensure_utc(now))
+    token = set_now(now)
     try:
         yield
     finally:
