@@ -151,11 +151,12 @@ class HumanTask(Base):
         # partial: only claimed rows, so a planner never walks it for "claimed_by IS NULL"
         Index("ix_human_task_claimed", "claimed_by", "state", sqlite_where=text("claimed_by IS NOT NULL"),
               postgresql_where=text("claimed_by IS NOT NULL")),
-        Index("ix_human_task_instance", "instance_id", "state"),
+        # one row per SpiffWorkflow task; the case's rows lie together, so a case's commands touch one page
+        UniqueConstraint("instance_id", "task_id", name="uq_human_task_task"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id"))
-    task_id: Mapped[str] = mapped_column(String(36), unique=True)
+    task_id: Mapped[str] = mapped_column(String(36))
     process_id: Mapped[str] = mapped_column(String(200))
     bpmn_id: Mapped[str] = mapped_column(String(200))
     name: Mapped[str] = mapped_column(String(300))

@@ -7,6 +7,7 @@ The ``db`` fixture creates its schema with ``create_all``; these tests need an e
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, select, text
+from sqlalchemy.exc import IntegrityError
 
 from tests.conftest import PgSchema, postgres_url
 from workflow import migrate
@@ -103,3 +105,31 @@ def test_downgrade_to_base_removes_every_table(empty_db: Database) -> None:
     assert migrate.current_revision(empty_db) is None
     assert migrate.upgrade(empty_db) == migrate.head_revision()
     assert differences(empty_db) == []
+
+
+
+def test_0004_keeps_the_inbox_rows_and_keys_them_by_case(empty_db: Database) -> None:
+    """An inbox written under 0003 survives the new key; the key still refuses a second row for a task."""
+    cfg = migrate.alembic_config()
+    with empty_db.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0003")
+    at = {"at": datetime(2026, 11, 29, 20, 0)}
+    row = ("INSERT INTO human_task (id, instance_id, task_id, process_id, bpmn_id, name, state, created_at) "
+           "VALUES (:id, 1, :task, 'p', 'b', '任务', 'ready', :at)")
+    with empty_db.engine.begin() as conn:
+        conn.execute(text("INSERT INTO bundle (content_hash, files, created_at) VALUES ('h', '[]', :at)"), at)
+        conn.execute(text("INSERT INTO process_version (id, process_id, version, name, bundle_hash, deployed_at, "
+                          "deployed_by) VALUES (1, 'p', 1, '', 'h', :at, 'u')"), at)
+        conn.execute(text("INSERT INTO instance (id, process_version_id, process_id, status, started_by, started_at, "
+                          "updated_at, lock_version, state_token, meta, event_count, head_hash) "
+                          "VALUES (1, 1, 'p', 'running', 'u', :at, :at, 0, '', '{}', 0, '')"), at)
+        conn.execute(text(row), {"id": 7, "task": "task-a", **at})
+
+    migrate.upgrade(empty_db)
+    assert differences(empty_db) == []
+    with empty_db.engine.connect() as conn:
+        assert conn.execute(text("SELECT id, task_id, state FROM human_task")).all() == [(7, "task-a", "ready")]
+    with pytest.raises(IntegrityError):
+        with empty_db.engine.begin() as conn:
+            conn.execute(text(row), {"id": 8, "task": "task-a", **at})
