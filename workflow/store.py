@@ -40,7 +40,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
-from .fastsql import DRIVER
+from .writes import write_transaction
 
 DEFAULT_SQLITE_PATH = Path("instance") / "shanyu.db"
 
@@ -313,39 +313,10 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """A write transaction; commits on success, rolls back on any exception.
-
-        The transaction belongs to a Core connection (on SQLite it begins with BEGIN IMMEDIATE).
-        The session yielded is bound to that connection and joins its transaction only when
-        something asks it for one (ORM queries, ``add``, ``connection()``); the engine's hot
-        statements go to the driver connection in ``session.info`` and never do. An ORM session
-        that has to set up its own transaction costs more than a whole SQLite commit, which is why
-        it is not set up for every command (docs/performance.md). Inside the block nobody commits:
-        the session does not own the transaction (``join_transaction_mode="rollback_only"``), so
-        its ``commit()`` would only flush; the block's end flushes and commits.
-        """
-        conn = self._writer.connect()
-        try:
-            conn.begin()
-            session = Session(bind=conn, join_transaction_mode="rollback_only", autoflush=False,
-                              expire_on_commit=False)
-            session.info[DRIVER] = (conn.dialect.name, conn.connection.driver_connection)
-            try:
-                yield session
-                if session.in_transaction():
-                    session.flush()
-                conn.commit()
-            except BaseException:
-                if session.in_transaction():
-                    session.rollback()
-                conn.rollback()
-                raise
-            finally:
-                session.info.pop(DRIVER, None)
-                if session.in_transaction() or session.identity_map or session.new:
-                    session.close()  # an unused session holds nothing to release
-        finally:
-            conn.close()
+        """A write transaction; commits on success, rolls back on any exception. See
+        ``workflow.writes``: the session joins the transaction only if the ORM is used."""
+        with write_transaction(self._writer, "BEGIN IMMEDIATE" if self.is_sqlite else None) as session:
+            yield session
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -383,4 +354,6 @@ def _configure_sqlite(engine: Engine) -> None:
         # straight to the driver: this runs once per transaction, on the hot path
         driver = conn.connection.driver_connection
         assert driver is not None
+        if driver.in_transaction:  # a write transaction, begun on the driver (workflow.writes)
+            return
         driver.execute("BEGIN IMMEDIATE" if conn.get_execution_options().get("shanyu_write") else "BEGIN")

@@ -97,3 +97,25 @@ def test_fast_bind_refuses_naive_datetimes() -> None:
     for dialect in ("sqlite", "postgresql"):
         with pytest.raises(ValueError, match="naive datetime"):
             UTCDateTime.fast_bind(dialect)(datetime(2026, 1, 1))
+
+
+def test_objects_only_added_are_written_at_the_end(db: Database) -> None:
+    with db.write() as session:
+        add_orm(session, "added, never flushed")
+    assert names(db) == ["added, never flushed"]
+
+
+def test_every_connection_goes_back_to_the_pool(db: Database) -> None:
+    for round_ in range(30):  # more than the pool holds
+        with db.write() as session:
+            _INSERT.execute(session, {"name": f"driver-{round_}", "at": AT})
+            if round_ % 2:
+                add_orm(session, f"orm-{round_}")
+                session.flush()
+        if round_ % 3 == 0:
+            with pytest.raises(RuntimeError), db.write() as session:
+                add_orm(session, "lost")
+                session.flush()
+                raise RuntimeError
+    assert db.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    assert len(names(db)) == 45
