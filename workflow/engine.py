@@ -311,7 +311,7 @@ class Engine:
                      payload={"task": path, "bpmn_id": ht.bpmn_id, "human_task": ht.id, "data": data},
                      log=log, outgoing=outgoing, completed_by=actor.name)
         self._route(session, outgoing, now=now)
-        return replace(ht, state="completed", completed_at=now, completed_by=actor.name)
+        return TaskView(**{**row, "state": "completed", "completed_at": now, "completed_by": actor.name})
 
     @staticmethod
     def _why_not(actor: Actor, ht: TaskView) -> str:

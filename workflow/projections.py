@@ -134,28 +134,31 @@ def sync(session: Session, case: Case, now: datetime, *, changes: Changes | None
         ready.update((tid, None) for tid in case.open_human if tid not in changed)
         timers.update((tid, (None, due)) for tid, (_id, due) in case.open_timers.items() if tid not in changed)
         waits.update((tid, None) for tid in case.open_subs if tid not in changed)
+    examined: dict[str, Task] = {}  # the candidates by id: what closing a row needs to look at
     for task in candidates:
+        tid = str(task.id)
+        examined[tid] = task
         state = task._state
         if state == TaskState.READY and task.task_spec.manual:
-            ready[str(task.id)] = task
+            ready[tid] = task
         elif state == TaskState.WAITING:
             definition = getattr(task.task_spec, "event_definition", None)
             if isinstance(definition, TimerEventDefinition):
                 due = timer_due(task)
                 if due is not None:
-                    timers[str(task.id)] = (task, due)
+                    timers[tid] = (task, due)
             elif isinstance(definition, MessageEventDefinition):
-                waits[str(task.id)] = task
-    _sync_human(session, case, now, ready, completed_by)
+                waits[tid] = task
+    _sync_human(session, case, now, ready, completed_by, examined)
     _sync_timers(session, case, now, timers)
     _sync_waits(session, case, waits)
 
 
 def _sync_human(session: Session, case: Case, now: datetime, ready: dict[str, Task | None],
-                completed_by: str | None) -> None:
+                completed_by: str | None, examined: dict[str, Task]) -> None:
     for tid in [t for t in case.open_human if t not in ready]:
         hid = case.open_human.pop(tid)
-        task = case.workflow.get_task_from_id(_uuid(tid))
+        task = examined.get(tid) or case.workflow.get_task_from_id(_uuid(tid))
         done = task is not None and task.state == TaskState.COMPLETED
         _CLOSE_HUMAN_P.execute(session, {"hid": hid, "state": "completed" if done else "cancelled", "at": now,
                                          "by": completed_by if done else None})

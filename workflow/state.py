@@ -221,19 +221,20 @@ def _meta_text(workflow: BpmnWorkflow, headers: dict[str, tuple[str, str]]) -> s
 def collect_changes(case: LoadedCase) -> Changes:
     """Compare the workflow with what was saved; update ``case.saved`` to the new state."""
     changes = Changes()
-    seen: set[UUID] = set()
     saved = case.saved
+    known = 0  # tasks of the workflow with a saved row; fewer than len(saved): some were removed
     for wf_key, wf in all_workflows(case.workflow):
         for tid, task in wf.tasks.items():
-            seen.add(tid)
             old = saved.get(tid)
-            state = task._state
-            children = task._children
-            if old is not None and not state & _ACTIVE:
-                fp = old.fingerprint
-                if (fp[0] == state and fp[1] == task.last_state_change and fp[2] == task.triggered
-                        and fp[3] == len(children) and fp[4] == (children[-1] if children else None)):
-                    continue
+            if old is not None:
+                known += 1
+                state = task._state
+                if not state & _ACTIVE:
+                    fp = old.fingerprint
+                    children = task._children
+                    if (fp[0] == state and fp[1] == task.last_state_change and fp[2] == task.triggered
+                            and fp[3] == len(children) and fp[4] == (children[-1] if children else None)):
+                        continue
             fp = _fingerprint(task)
             if old is None or old.fingerprint[3:] != fp[3:]:
                 case.order = None  # a task was added or its children changed
@@ -247,12 +248,15 @@ def collect_changes(case: LoadedCase) -> Changes:
                 continue
             changes.rows[str(tid)] = (body, data_hash)
             changes.tasks.append(task)
+            if old is None:
+                known += 1
             saved[tid] = SavedTask(fp, body, data_hash, None, internal)
             if data_hash not in case.stored_blobs:
                 changes.blobs[data_hash] = data_json
                 case.stored_blobs.add(data_hash)
-    if len(saved) != len(seen):
-        for tid in [t for t in saved if t not in seen]:
+    if known != len(saved):
+        present = {tid for _key, wf in all_workflows(case.workflow) for tid in wf.tasks}
+        for tid in [t for t in saved if t not in present]:
             del saved[tid]
             changes.deleted.append(str(tid))
             case.order = None
