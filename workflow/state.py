@@ -103,7 +103,7 @@ class SavedTask:
     """What was last written for one task, so the next save can skip it when unchanged."""
 
     fingerprint: tuple[Any, ...]
-    body: str
+    body_digest: bytes  # sha256 of the stored body: compared, never read back, so the text is not kept
     data_hash: str
     digest_line: str | None  # the task's line in the digest; None: recompute (active, or refers to other tasks)
     internal: str | None = None  # the internal data as stored JSON; None: convert again
@@ -135,8 +135,9 @@ class LoadedCase:
     # task id), as JSON texts; the digest reads them instead of converting the data a second time
     headers: dict[str, tuple[str, str]] = field(default_factory=dict)
     # hashes of the data blobs known to be stored: those of the saved rows (committed, or the cache
-    # entry would not have been valid) and those this command wrote; a step writes only new ones
-    stored_blobs: set[str] = field(default_factory=set)
+    # entry would not have been valid) and those this command wrote; a step writes only new ones.
+    # Each maps to itself: saved tasks with equal data share one string.
+    stored_blobs: dict[str, str] = field(default_factory=dict)
 
     def path(self, task: Task) -> str:
         """``path_of(task)``, remembered until the tree's shape changes."""
@@ -242,7 +243,8 @@ def collect_changes(case: LoadedCase) -> Changes:
             data_hash = sha256(data_json)
             internal = stored_json(task.internal_data)
             body = _task_body(task, wf_key, internal)
-            if old is not None and old.body == body and old.data_hash == data_hash:
+            body_digest = hashlib.sha256(body.encode()).digest()
+            if old is not None and old.body_digest == body_digest and old.data_hash == data_hash:
                 old.fingerprint = fp
                 old.internal = internal
                 continue
@@ -250,10 +252,13 @@ def collect_changes(case: LoadedCase) -> Changes:
             changes.tasks.append(task)
             if old is None:
                 known += 1
-            saved[tid] = SavedTask(fp, body, data_hash, None, internal)
-            if data_hash not in case.stored_blobs:
+            stored = case.stored_blobs.get(data_hash)
+            if stored is None:
                 changes.blobs[data_hash] = data_json
-                case.stored_blobs.add(data_hash)
+                case.stored_blobs[data_hash] = data_hash
+            else:
+                data_hash = stored
+            saved[tid] = SavedTask(fp, body_digest, data_hash, None, internal)
     if known != len(saved):
         present = {tid for _key, wf in all_workflows(case.workflow) for tid in wf.tasks}
         for tid in [t for t in saved if t not in present]:
@@ -294,8 +299,8 @@ def restore(spec: Any, subprocess_specs: dict[str, Any], meta_text: str,
             task.data = data_from_json(blobs[data_hash])
             if isinstance(task_spec, CatchingEvent) and task.has_state(TaskState.WAITING):
                 workflow.event_manager.add_task(task)
-            case.saved[tid] = SavedTask(_fingerprint(task), body_text, data_hash, None)
-            case.stored_blobs.add(data_hash)
+            data_hash = case.stored_blobs.setdefault(data_hash, data_hash)
+            case.saved[tid] = SavedTask(_fingerprint(task), hashlib.sha256(body_text.encode()).digest(), data_hash, None)
 
     def header(wf: Any, h: dict[str, Any]) -> None:
         wf.task_tree = wf.tasks[UUID(h["root"])]
@@ -400,7 +405,7 @@ def _walk_order(workflow: BpmnWorkflow, paths: dict[UUID, str]) -> tuple[list[An
     """Labels and tasks in digest order: the top workflow's tree depth first, then each subprocess's
     (in path order: ``workflow.subprocesses`` is in creation order in a running case but in stored
     order in a restored one, and the digest must not tell them apart). Fills ``paths`` with the
-    tree path of every task it visits (see ``task_paths``)."""
+    tree path of every task it visits (see ``task_paths``): the next command's task is among them."""
 
     def walk(wf: Any, root_path: str) -> list[Task]:
         tasks = wf.tasks
@@ -454,7 +459,7 @@ def state_digest(case: LoadedCase) -> str:
         case.order, case.order_workflows = _walk_order(workflow, case.paths)
     by_text: dict[str, str] = {}
 
-    def paths() -> dict[str, str]:
+    def paths() -> dict[str, str]:  # only for internal data that names tasks
         if not by_text:
             by_text.update((str(tid), path) for tid, path in case.paths.items())
         return by_text

@@ -5,6 +5,7 @@ Checked on a case with a subprocess nested in a subprocess, cached and restored.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -26,7 +27,7 @@ from workflow.state import (
     stored_json,
     task_paths,
 )
-from workflow.store import Database, HumanTask
+from workflow.store import Database, HumanTask, TaskRow
 from workflow.users import Actor
 
 
@@ -56,15 +57,17 @@ def old_header(wf: Any) -> dict[str, Any]:
             "last_task": str(wf.last_task.id) if wf.last_task is not None else None, "root": str(wf.task_tree.id)}
 
 
-def check_texts(loaded: LoadedCase) -> None:
+def check_texts(loaded: LoadedCase, bodies: dict[str, str]) -> None:
+    """``bodies``: the stored task rows (task id -> body)."""
     workflow = loaded.workflow
     for key, wf in all_workflows(workflow):
         for tid, task in wf.tasks.items():
-            saved = loaded.saved[tid]
-            assert saved.body == canonical_json({
+            body = bodies[str(tid)]
+            assert body == canonical_json({
                 "w": key, "p": str(task._parent) if task._parent is not None else None,
                 "c": [str(c) for c in task._children], "t": task.last_state_change, "s": task._state,
                 "spec": task.task_spec.name, "tr": task.triggered, "i": REGISTRY.convert(task.internal_data)})
+            assert loaded.saved[tid].body_digest == hashlib.sha256(body.encode()).digest()
     subs = [[key, {**old_header(sub), "spec": sub.spec.name}] for key, sub in all_workflows(workflow) if key]
     assert loaded.meta == canonical_json({**old_header(workflow), "subprocesses": subs})
     # the digest's walk filled the path cache with exactly the paths ``path_of`` finds
@@ -96,7 +99,10 @@ def test_bodies_meta_and_paths_are_canonical(db: Database, engine: Engine, clock
             engine.complete(session, ht.id, {"comment": "同意"}, actor=huangpu, now=clock.now())
             case = engine.cases.lock(session, iid)
             engine.cases.put_back(case)
-        check_texts(case.loaded)
+        with db.read() as session:
+            bodies = dict(session.execute(select(TaskRow.task_id, TaskRow.body)
+                                          .where(TaskRow.instance_id == iid)).all())
+        check_texts(case.loaded, bodies)
         assert len(case.workflow.subprocesses) == 2
         digests.append(state_digest(case.loaded))
         # a case restored from its rows digests the same, and its texts are the stored ones
