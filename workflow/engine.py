@@ -133,7 +133,8 @@ class Engine:
 
     def __init__(self, *, handlers: HandlerRegistry | None = None,
                  functions: Mapping[str, Callable[..., Any]] | None = None,
-                 recorded_functions: frozenset[str] = frozenset(), cache_size: int = 256) -> None:
+                 recorded_functions: frozenset[str] = frozenset(), cache_size: int = 256,
+                 cache_tasks: int = 5_000) -> None:
         """``functions`` are offered to BPMN expressions; the results of those named in
         ``recorded_functions`` are written into history and replayed from it. Without ``functions``,
         expressions get the working-day functions of ``calendar_store``, recorded."""
@@ -143,7 +144,7 @@ class Engine:
             recorded_functions = recorded_functions | calendar_store.FUNCTION_NAMES
         self.handlers = handlers or REGISTRY
         self.script_engine = EngineScriptEngine(self.handlers, functions or {}, record=recorded_functions)
-        self.cases = CaseStore(self.script_engine, cache_size=cache_size)
+        self.cases = CaseStore(self.script_engine, cache_size=cache_size, cache_tasks=cache_tasks)
 
     # -- deploy --------------------------------------------------------------------------------
     def deploy(self, session: Session, files: Mapping[str, bytes | str], *, actor: Actor, now: datetime) -> list[Deployed]:
