@@ -30,6 +30,7 @@ from handlers.registry import REGISTRY, HandlerContext, HandlerRegistry
 
 from . import calendar_store, forms, projections, specs, timeshim
 from .cases import Case, CaseStore
+from .digest import canonical_order, state_digest
 from .errors import (
     InvalidData,
     MessageNotDelivered,
@@ -42,10 +43,12 @@ from .errors import (
     WorkflowFailed,
 )
 from .history import append_event
+from .paths import path_of
 from .projections import key_text
 from .scripting import EngineScriptEngine, StepLog
-from .state import canonical_json, canonical_order, collect_changes, path_of, state_digest
+from .state import collect_changes
 from .store import Bundle, HumanTask, Instance, MessageSubscription, PendingMessage, ProcessVersion, table_of
+from .texts import canonical_json
 from .users import Actor
 
 MAX_DATA_BYTES = 1_000_000

@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session
 
 from .clock import iso
 from .fastsql import Prepared
-from .state import canonical_json, sha256
 from .store import HistoryEvent, Instance, table_of
+from .texts import canonical_json, sha256
 
 GENESIS = "0" * 64
 _INSERT_EVENT = Prepared(insert(table_of(HistoryEvent)).values(

@@ -22,8 +22,10 @@ from sqlalchemy.orm import Session
 from .cases import Case
 from .errors import WorkflowFailed
 from .fastsql import Prepared
-from .state import Changes, all_workflows, canonical_json
+from .paths import all_workflows
+from .state import Changes
 from .store import HumanTask, LaneRole, MessageSubscription, Timer, table_of
+from .texts import canonical_json
 
 HUMAN = table_of(HumanTask)
 TIMER = table_of(Timer)

@@ -19,10 +19,12 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy.orm import Session
 
 from . import timeshim
+from .digest import canonical_order, state_digest
 from .errors import NotFound, ShanyuError
 from .history import EventView, list_events
+from .paths import find_by_path
 from .scripting import StepLog
-from .state import LoadedCase, canonical_order, collect_changes, find_by_path, state_digest
+from .state import LoadedCase, collect_changes
 
 NO_STATE_CHANGE = {"task_claimed", "task_released"}
 

@@ -18,8 +18,8 @@ from typing import Any
 from handlers.registry import HandlerContext, HandlerRegistry, UnknownHandler
 
 from .errors import WorkflowFailed
+from .paths import path_of
 from .sandbox import SandboxEnvironment, SandboxScriptEngine
-from .state import path_of
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""The texts ``workflow.state`` writes are assembled from pieces converted once per step; they must
+"""The texts ``workflow.texts`` builds are assembled from pieces converted once per step; they must
 equal the canonical JSON of the same objects built the plain way (sorted keys, serializer
 conversion), or stored rows, the meta and every digest would drift from what replay computes.
 Checked on a case with a subprocess nested in a subprocess, cached and restored."""
@@ -16,18 +16,12 @@ from sqlalchemy import select
 
 from tests.conftest import deploy
 from workflow.clock import FakeClock
+from workflow.digest import state_digest
 from workflow.engine import Engine
-from workflow.state import (
-    REGISTRY,
-    LoadedCase,
-    all_workflows,
-    canonical_json,
-    path_of,
-    state_digest,
-    stored_json,
-    task_paths,
-)
+from workflow.paths import all_workflows, path_of, task_paths
+from workflow.state import LoadedCase
 from workflow.store import Database, HumanTask, TaskRow
+from workflow.texts import REGISTRY, canonical_json, stored_json
 from workflow.users import Actor
 
 

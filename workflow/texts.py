@@ -1,0 +1,125 @@
+"""The JSON texts a case is stored and hashed as.
+
+One canonical form (sorted keys, no spaces, UTF-8) for everything that is hashed or compared.
+Task data goes through SpiffWorkflow's serializer registry (dates, UUIDs, ... become tagged
+objects), but only when it holds such values: plain JSON data is encoded directly (``stored_json``).
+Stored task rows and the instance's ``meta`` are assembled from pieces converted once per step;
+``tests/workflow/test_state__texts.py`` checks that they equal the canonical JSON of the same
+objects built the plain way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.task import Task
+
+from .paths import all_workflows
+
+REGISTRY: Any = BpmnWorkflowSerializer.configure(SPIFF_CONFIG)
+
+
+_canonical = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode
+
+
+def canonical_json(value: Any) -> str:
+    """The one JSON text used wherever something is hashed (sorted keys, no spaces, UTF-8)."""
+    return _canonical(value)
+
+
+def _literal(value: Any) -> str:
+    """A scalar as JSON; the common constants without calling the encoder."""
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if value is None:
+        return "null"
+    return _canonical(value)
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class _NotPlain(Exception):
+    """Raised by the JSON encoder on a value that plain JSON cannot hold."""
+
+
+def _refuse(value: Any) -> Any:
+    raise _NotPlain
+
+
+_plain_json = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=_refuse).encode
+
+
+def stored_json(value: Any) -> str:
+    """``value`` as canonical JSON after the serializer's conversion (dates, UUIDs, ... become
+    tagged objects; callables at the top level of a dict are dropped).
+
+    Task data is nearly always plain JSON already; then the registry would hand back an equal copy,
+    so the text is encoded straight away and the registry runs only when the encoder meets a value
+    it cannot hold. None of the registry's types is a subclass of a JSON type, so both ways give
+    the same text.
+    """
+    try:
+        return _plain_json(value)
+    except _NotPlain:
+        return canonical_json(REGISTRY.convert(REGISTRY.clean(value)))
+
+
+def data_to_json(data: dict[str, Any]) -> str:
+    return stored_json(data)
+
+
+def data_from_json(text: str) -> Any:
+    return REGISTRY.restore(json.loads(text))
+
+
+def task_body(task: Task, wf_key: str, internal: str) -> str:
+    """The stored row of a task: the canonical JSON of its fields, ``internal`` (the internal data
+    as ``stored_json`` gives it) spliced in as text so that it is converted once per step."""
+    # members in sorted key order; task ids are UUIDs and need no escaping
+    children = ",".join([f'"{c}"' for c in task._children])
+    parent = f'"{task._parent}"' if task._parent is not None else "null"
+    return (f'{{"c":[{children}],"i":{internal},"p":{parent},"s":{_literal(task._state)},'
+            f'"spec":{_literal(task.task_spec.name)},"t":{_literal(task.last_state_change)},'
+            f'"tr":{_literal(task.triggered)},"w":{_literal(wf_key)}}}')
+
+
+def header_texts(wf: Any) -> tuple[str, str]:
+    """A workflow's data and correlations as stored JSON."""
+    return stored_json(REGISTRY.clean(wf.data)), stored_json(wf.correlations)
+
+
+def header_text(wf: Any, texts: tuple[str, str], *, last_task: str | None, extra: list[str]) -> str:
+    """The canonical JSON object of one workflow's fields, with data and correlations spliced in
+    as text; ``extra`` are further ``"key":value`` members whose keys sort between "root" and
+    "success". The keys are written in sorted order, so the text equals ``canonical_json`` of the
+    same object (tests/workflow/test_state__texts.py checks it)."""
+    data_text, correlations_text = texts
+    members = [f'"completed":{_literal(wf.completed)}', f'"correlations":{correlations_text}', f'"data":{data_text}',
+               f'"last_task":{_literal(last_task)}']
+    return "{" + ",".join(members + extra + [f'"success":{_literal(wf.success)}']) + "}"
+
+
+def meta_text(workflow: BpmnWorkflow, headers: dict[str, tuple[str, str]]) -> str:
+    """The instance row's ``meta``: the top workflow's fields plus, as a list in creation order,
+    each subprocess's (restoring them in that order makes a restored case run its subprocesses in
+    the same order as the running one did, and as replay does). Fills ``headers``."""
+    def fields(wf: Any, key: str, extra: list[str]) -> str:
+        texts = headers[key] = header_texts(wf)
+        last = str(wf.last_task.id) if wf.last_task is not None else None
+        return header_text(wf, texts, last_task=last, extra=[f'"root":"{wf.task_tree.id}"', *extra])
+
+    subs = []
+    for key, sub in all_workflows(workflow):
+        if key:
+            spec = f'"spec":{_literal(sub.spec.name)}'
+            subs.append(f"[{_literal(key)},{fields(sub, key, [spec])}]")
+    return fields(workflow, "", ['"subprocesses":[' + ",".join(subs) + "]"])
