@@ -40,6 +40,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from .errors import DatabaseNotReady
 from .writes import write_transaction
 
 DEFAULT_SQLITE_PATH = Path("instance") / "shanyu.db"
@@ -287,16 +288,37 @@ def database_url(explicit: str | None = None) -> str:
     return f"sqlite:///{DEFAULT_SQLITE_PATH}"
 
 
+SQLITE_SYNCHRONOUS = ("NORMAL", "FULL", "EXTRA")
+
+
+def sqlite_synchronous(explicit: str | None = None) -> str:
+    """``explicit``, else ``SHANYU_SQLITE_SYNCHRONOUS``, else NORMAL.
+
+    In WAL mode NORMAL never corrupts the database, and a commit survives the process crashing;
+    only a power loss or an operating-system crash may take back the last commits. FULL also
+    syncs the log on every commit, so that a commit survives power loss too; it costs about a
+    quarter of the throughput (docs/performance.md). PostgreSQL, the multi-node store, commits
+    durably.
+    """
+    value = (explicit or os.environ.get("SHANYU_SQLITE_SYNCHRONOUS") or "NORMAL").strip().upper()
+    if value not in SQLITE_SYNCHRONOUS:
+        raise DatabaseNotReady(f"SHANYU_SQLITE_SYNCHRONOUS must be one of {', '.join(SQLITE_SYNCHRONOUS)}, "
+                               f"not {value!r}.")
+    return value
+
+
 class Database:
     """One engine plus session factory. ``write()`` and ``read()`` are the only ways in."""
 
-    def __init__(self, url: str | None = None, *, echo: bool = False) -> None:
+    def __init__(self, url: str | None = None, *, echo: bool = False, synchronous: str | None = None) -> None:
+        """``synchronous``: SQLite's commit durability, see ``sqlite_synchronous``."""
         self.url = database_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
         if self.is_sqlite:
+            self.synchronous = sqlite_synchronous(synchronous)
             self._prepare_sqlite_path()
             self.engine: Engine = create_engine(self.url, echo=echo)
-            _configure_sqlite(self.engine)
+            _configure_sqlite(self.engine, self.synchronous)
         else:
             schema = os.environ.get("SHANYU_DATABASE_SCHEMA")
             kwargs: dict[str, Any] = {"pool_pre_ping": True}
@@ -332,7 +354,7 @@ class Database:
         self.engine.dispose()
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, synchronous: str) -> None:
     """WAL, a generous busy timeout, foreign keys, and BEGIN IMMEDIATE for writers.
 
     pysqlite's own transaction handling starts transactions lazily (deferred), which lets two
@@ -346,7 +368,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA busy_timeout=60000")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute(f"PRAGMA synchronous={synchronous}")  # one of SQLITE_SYNCHRONOUS
         cur.close()
 
     @event.listens_for(engine, "begin")

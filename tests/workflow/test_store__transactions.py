@@ -5,10 +5,12 @@ rolled back whole on any exception. ``UTCDateTime.fast_bind`` stores what the OR
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
-from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy import bindparam, func, insert, select, text
 
+from workflow.errors import DatabaseNotReady
 from workflow.fastsql import DRIVER, Prepared
 from workflow.store import Database, PendingMessage, UTCDateTime, table_of
 
@@ -119,3 +121,28 @@ def test_every_connection_goes_back_to_the_pool(db: Database) -> None:
                 raise RuntimeError
     assert db.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
     assert len(names(db)) == 45
+
+
+@pytest.mark.parametrize(("setting", "explicit", "pragma"), [
+    (None, None, 1),  # NORMAL
+    ("full", None, 2),
+    ("FULL", "normal", 1),  # the argument wins over the environment
+])
+def test_sqlite_commit_durability_is_configurable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  setting: str | None, explicit: str | None, pragma: int) -> None:
+    if setting is None:
+        monkeypatch.delenv("SHANYU_SQLITE_SYNCHRONOUS", raising=False)
+    else:
+        monkeypatch.setenv("SHANYU_SQLITE_SYNCHRONOUS", setting)
+    db = Database(f"sqlite:///{tmp_path / 's.db'}", synchronous=explicit)
+    try:
+        with db.write() as session:
+            assert session.execute(text("PRAGMA synchronous")).scalar() == pragma
+    finally:
+        db.dispose()
+
+
+def test_an_unknown_durability_setting_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SHANYU_SQLITE_SYNCHRONOUS", "sometimes")
+    with pytest.raises(DatabaseNotReady, match="SHANYU_SQLITE_SYNCHRONOUS must be one of NORMAL, FULL, EXTRA"):
+        Database(f"sqlite:///{tmp_path / 's.db'}")
