@@ -47,7 +47,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from .calendar import DayOverride, WorkCalendar
@@ -62,6 +62,7 @@ __all__ = ["FUNCTION_NAMES", "ImportResult", "expression_functions", "import_yea
 
 FUNCTION_NAMES = frozenset({"notice_end", "add_workdays", "workdays_between", "deadline_at"})
 
+_IMPORT_LOCK = 0x5359_0000  # + year: the advisory lock key of a year's import on PostgreSQL
 _MEMO = "shanyu_calendar"  # session.info key: (transaction, built calendar) of that transaction
 _BUILT_MAX = 8
 
@@ -180,6 +181,11 @@ def import_year(
         wanted[entry.day] = (entry.workday, entry.name)
     if not wanted:
         raise InvalidData(f"The schedule for {year} lists no days.", year=year)
+    if session.get_bind().dialect.name == "postgresql":
+        # Two imports of a year nobody has stored yet would both insert its days; the second then
+        # fails on the key. Serialise them per year (SQLite's BEGIN IMMEDIATE already does): the
+        # second waits, then sees the first one's rows.
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _IMPORT_LOCK + year})
     stored_year = session.get(CalendarYear, year)
     previous = stored_year.source if stored_year is not None else None
     if stored_year is not None and previous != imported.source and not replace:

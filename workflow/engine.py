@@ -48,7 +48,7 @@ from .projections import key_text
 from .scripting import EngineScriptEngine, StepLog
 from .state import collect_changes
 from .store import Bundle, HumanTask, Instance, MessageSubscription, PendingMessage, ProcessVersion, table_of
-from .texts import canonical_json
+from .texts import TAG, canonical_json, refuse_tag_keys
 from .users import Actor
 
 MAX_DATA_BYTES = 1_000_000
@@ -122,9 +122,12 @@ def check_data(data: Any, *, what: str = "Task data") -> dict[str, Any]:
             raise InvalidData(f"{what}: field name {key!r} is not allowed; use letters, digits and '_' "
                               "and do not start with '_' or a digit.")
     try:
-        size = len(_encode(data))
+        text = _encode(data)
     except (TypeError, ValueError) as exc:
         raise InvalidData(f"{what} must contain only JSON values: {exc}") from exc
+    if f'"{TAG}"' in text:
+        refuse_tag_keys(data, what=what)
+    size = len(text)
     if size > MAX_DATA_BYTES:
         raise InvalidData(f"{what} is too large ({size} bytes; at most {MAX_DATA_BYTES}). Upload files "
                           "as materials and refer to them by id.")

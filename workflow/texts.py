@@ -19,6 +19,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.task import Task
 
+from .errors import InvalidData
 from .paths import all_workflows
 
 REGISTRY: Any = BpmnWorkflowSerializer.configure(SPIFF_CONFIG)
@@ -58,6 +59,36 @@ def _refuse(value: Any) -> Any:
 _plain_json = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=_refuse).encode
 
 
+TAG = "typename"  # the key the serializer marks converted objects with, in any dict it restores
+
+
+def tag_key_path(value: Any, path: str = "") -> str | None:
+    """Where a dict inside ``value`` has the key ``TAG`` (``note.typename``), or None."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            inner = f"{path}.{key}" if path else str(key)
+            if key == TAG:
+                return inner
+            found = tag_key_path(item, inner)
+            if found is not None:
+                return found
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            found = tag_key_path(item, f"{path}[{index}]")
+            if found is not None:
+                return found
+    return None
+
+
+def refuse_tag_keys(value: Any, *, what: str = "Data") -> None:
+    """Data stored with a ``typename`` key of its own would be restored as a date, an id or worse
+    (and a case holding it could not be loaded again): refuse it with where it is."""
+    where = tag_key_path(value)
+    if where is not None:
+        raise InvalidData(f"{what} cannot hold a field named '{TAG}' (at {where}): the name is reserved for "
+                          "how dates and ids are stored. Rename the field. Nothing was saved.")
+
+
 def stored_json(value: Any) -> str:
     """``value`` as canonical JSON after the serializer's conversion (dates, UUIDs, ... become
     tagged objects; callables at the top level of a dict are dropped).
@@ -68,9 +99,13 @@ def stored_json(value: Any) -> str:
     the same text.
     """
     try:
-        return _plain_json(value)
+        text = _plain_json(value)
     except _NotPlain:
+        refuse_tag_keys(value)
         return canonical_json(REGISTRY.convert(REGISTRY.clean(value)))
+    if f'"{TAG}":' in text:  # only an object key can appear like this: quotes inside strings are escaped
+        refuse_tag_keys(value)
+    return text
 
 
 def data_to_json(data: dict[str, Any]) -> str:

@@ -169,3 +169,35 @@ def test_a_step_sees_the_calendar_of_its_own_transaction(db: Database, clock: Fa
     with db.read() as session:
         due = session.execute(select(Timer.due_at).where(Timer.instance_id == iid)).scalar_one()
     assert due == FakeClock("2022-10-12T17:00:00+08:00").now()
+
+
+def test_two_imports_of_a_new_year_at_once_both_finish(db: Database, clock: FakeClock) -> None:
+    """Two admins import the same new year at the same instant: the second waits for the first and
+    finds the year already stored (unchanged), instead of failing on a duplicate key."""
+    import threading
+    from time import sleep
+
+    results: list[str] = []
+    errors: list[BaseException] = []
+    inside = threading.Barrier(2)
+
+    def run() -> None:
+        try:
+            with db.write() as session:
+                inside.wait()  # both transactions are open before either imports
+                result = import_year(session, FIRST, clock.now())
+                sleep(0.2)  # hold the transaction: the other import runs into it
+                results.append(result.status)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    if db.is_sqlite:  # BEGIN IMMEDIATE already serialises SQLite writers: the barrier would wait forever
+        inside = threading.Barrier(1)
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert sorted(results) == ["imported", "unchanged"]
+    assert [d for d, _w, _s in stored(db)] == [date(2099, 1, 1), date(2099, 1, 2), date(2099, 1, 4)]
