@@ -31,6 +31,17 @@ def start(engine: Engine, db: Database, clock: FakeClock, actor: Actor, data: di
         return engine.start(session, "state_reserved", {"district": "310101", **data}, actor=actor, now=clock.now())
 
 
+def claimed_task(engine: Engine, db: Database, clock: FakeClock, actor: Actor, *, tag: bool) -> tuple[int, HumanTask]:
+    """A new case of the fixture, its first task claimed by ``actor``; with ``tag`` its script
+    writes a dict keyed ``typename`` once that task is completed."""
+    deploy(engine, db, clock, "state_reserved.bpmn")
+    iid = start(engine, db, clock, actor, {"label": "甲", "tag": tag})
+    ht = ready_task(db, iid)
+    with db.write() as session:
+        engine.claim(session, ht.id, actor=actor, now=clock.now())
+    return iid, ht
+
+
 @pytest.mark.parametrize(("data", "where"), [
     ({"note": {"typename": "datetime", "value": "not a date"}}, "note.typename"),
     ({"rows": [{"a": 1}, {"b": {"typename": "UUID"}}]}, "rows[1].b.typename"),
@@ -39,12 +50,8 @@ def start(engine: Engine, db: Database, clock: FakeClock, actor: Actor, data: di
 def test_submitted_data_with_the_tag_key_is_refused(db: Database, engine: Engine, clock: FakeClock,
                                                     users: dict[str, Actor], data: dict[str, Any],
                                                     where: str) -> None:
-    deploy(engine, db, clock, "state_reserved.bpmn")
     huangpu = users["huangpu"]
-    iid = start(engine, db, clock, huangpu, {"label": "甲", "tag": False})
-    ht = ready_task(db, iid)
-    with db.write() as session:
-        engine.claim(session, ht.id, actor=huangpu, now=clock.now())
+    iid, ht = claimed_task(engine, db, clock, huangpu, tag=False)
     with pytest.raises(InvalidData, match="Task data cannot hold a field named 'typename' " + re.escape(f"(at {where})")):
         with db.write() as session:
             engine.complete(session, ht.id, data, actor=huangpu, now=clock.now())
@@ -63,12 +70,8 @@ def test_submitted_data_with_the_tag_key_is_refused(db: Database, engine: Engine
 
 def test_a_script_that_writes_the_tag_key_fails_the_command_and_saves_nothing(
         db: Database, engine: Engine, clock: FakeClock, users: dict[str, Actor]) -> None:
-    deploy(engine, db, clock, "state_reserved.bpmn")
     huangpu = users["huangpu"]
-    iid = start(engine, db, clock, huangpu, {"label": "甲", "tag": True})
-    ht = ready_task(db, iid)
-    with db.write() as session:
-        engine.claim(session, ht.id, actor=huangpu, now=clock.now())
+    iid, ht = claimed_task(engine, db, clock, huangpu, tag=True)
     with pytest.raises(InvalidData, match=r"cannot hold a field named 'typename' \(at summary.typename\)"):
         with db.write() as session:
             engine.complete(session, ht.id, {"comment": "ok"}, actor=huangpu, now=clock.now())
