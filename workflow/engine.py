@@ -19,6 +19,7 @@ from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinition
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
@@ -207,11 +208,27 @@ class Engine:
             if found is None:
                 raise NotFound(f"Process '{process_id}' has no version {version} (latest: {pv.version}).")
             pv = found
+        self._check_start_forms(session, pv, data)
         outgoing: list[_Outgoing] = []
         case = self._create(session, pv, None if district is None else str(district), data, actor=actor, now=now,
                             outgoing=outgoing)
         self._route(session, outgoing, now=now)
         return case.id
+
+    def _check_start_forms(self, session: Session, pv: ProcessVersion, data: dict[str, Any]) -> None:
+        """Start data must fit the form of the process's plain start event, as task data must fit
+        its task's form (a message start takes the message's keys instead)."""
+        spec, _subprocess_specs = self.cases.specs_for(session, pv.id)
+        for start_event in spec.start.outputs:
+            definition = getattr(start_event, "event_definition", None)
+            name = projections.spec_form(start_event)
+            if name is None or not isinstance(definition, NoneEventDefinition | type(None)):
+                continue
+            schema = self.cases.forms_for(session, pv.id).get(name)
+            if schema is None:
+                raise WorkflowFailed(f"The start event of '{pv.process_id}' uses form '{name}', which its process "
+                                     "version does not contain.")
+            forms.validate(schema, data, form=name)
 
     def _create(self, session: Session, pv: ProcessVersion, district: str | None, data: dict[str, Any], *,
                 actor: Actor, now: datetime, outgoing: list[_Outgoing], event: str = "instance_started",

@@ -51,7 +51,13 @@ def task_name(task: Task) -> str:
 
 
 def task_form(task: Task) -> str | None:
-    ext = getattr(task.task_spec, "extensions", None) or {}
+    return spec_form(task.task_spec)
+
+
+def spec_form(task_spec: Any) -> str | None:
+    """The form file a task spec names in its properties (``form``, or spiff-arena's
+    ``formJsonSchemaFilename``), if any."""
+    ext = getattr(task_spec, "extensions", None) or {}
     props = ext.get("properties") or {}
     form = props.get("form") or props.get("formJsonSchemaFilename")
     return str(form) if form else None
