@@ -128,7 +128,7 @@ class CaseStore:
 
     The cache holds at most ``cache_size`` cases and at most ``cache_tasks`` SpiffWorkflow tasks
     across them, least recently used out first. A loaded case costs memory in proportion to its
-    tasks (about 1.2 KB of Python objects each, docs/performance.md), so the task bound is what
+    tasks (about 1.1 KB of Python objects each, docs/performance.md), so the task bound is what
     bounds memory: a few very long cases cannot crowd a process's memory the way a count alone
     would let them. The defaults hold the whole live programme (about 2,400 tasks in some 40 cases
     in the demo) with room to spare.

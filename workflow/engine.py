@@ -53,8 +53,8 @@ from .texts import TAG, canonical_json, refuse_tag_keys
 from .users import Actor
 
 MAX_DATA_BYTES = 1_000_000
-_encode = json.JSONEncoder(ensure_ascii=False).encode
 MAX_DELIVERIES = 1_000
+_encode = json.JSONEncoder(ensure_ascii=False).encode  # built once: check_data runs on every command
 
 
 @dataclass(frozen=True)
@@ -221,7 +221,7 @@ class Engine:
         spec, _subprocess_specs = self.cases.specs_for(session, pv.id)
         for start_event in spec.start.outputs:
             definition = getattr(start_event, "event_definition", None)
-            name = projections.spec_form(start_event)
+            name = forms.form_of(start_event)
             if name is None or not isinstance(definition, NoneEventDefinition | type(None)):
                 continue
             schema = self.cases.forms_for(session, pv.id).get(name)

@@ -43,6 +43,15 @@ def parse_form(name: str, text: str) -> dict[str, Any]:
     return schema
 
 
+def form_of(task_spec: Any) -> str | None:
+    """The form file a task spec names in its properties (``form``, or spiff-arena's
+    ``formJsonSchemaFilename``), if any."""
+    ext = getattr(task_spec, "extensions", None) or {}
+    props = ext.get("properties") or {}
+    form = props.get("form") or props.get("formJsonSchemaFilename")
+    return str(form) if form else None
+
+
 def forms_of(files: Mapping[str, str] | tuple[tuple[str, str], ...]) -> dict[str, dict[str, Any]]:
     """The parsed forms among a bundle's files, keyed by file name."""
     items = files.items() if isinstance(files, Mapping) else files

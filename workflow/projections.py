@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from .cases import Case
 from .errors import WorkflowFailed
 from .fastsql import Prepared
+from .forms import form_of
 from .paths import all_workflows
 from .state import Changes
 from .store import HumanTask, LaneRole, MessageSubscription, Timer, table_of
@@ -51,16 +52,7 @@ def task_name(task: Task) -> str:
 
 
 def task_form(task: Task) -> str | None:
-    return spec_form(task.task_spec)
-
-
-def spec_form(task_spec: Any) -> str | None:
-    """The form file a task spec names in its properties (``form``, or spiff-arena's
-    ``formJsonSchemaFilename``), if any."""
-    ext = getattr(task_spec, "extensions", None) or {}
-    props = ext.get("properties") or {}
-    form = props.get("form") or props.get("formJsonSchemaFilename")
-    return str(form) if form else None
+    return form_of(task.task_spec)
 
 
 def timer_due(task: Task) -> datetime | None:
