@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import bindparam, func, insert, select, text
+from sqlalchemy.exc import IntegrityError
 
 from workflow.errors import DatabaseNotReady
 from workflow.fastsql import DRIVER, Prepared
-from workflow.store import Database, PendingMessage, UTCDateTime, table_of
+from workflow.store import Database, LaneRole, PendingMessage, UTCDateTime, table_of
 
 PENDING = table_of(PendingMessage)
 _INSERT = Prepared(insert(PENDING).values(
@@ -146,3 +147,17 @@ def test_an_unknown_durability_setting_is_refused(tmp_path: Path, monkeypatch: p
     monkeypatch.setenv("SHANYU_SQLITE_SYNCHRONOUS", "sometimes")
     with pytest.raises(DatabaseNotReady, match="SHANYU_SQLITE_SYNCHRONOUS must be one of NORMAL, FULL, EXTRA"):
         Database(f"sqlite:///{tmp_path / 's.db'}")
+
+
+def test_a_failing_flush_at_the_end_rolls_back_everything(db: Database) -> None:
+    """The block's end flushes what was only added; when that flush fails, the driver statements
+    before it are rolled back with it and the connection still goes back to the pool."""
+    with pytest.raises(IntegrityError):
+        with db.write() as session:
+            _INSERT.execute(session, {"name": "driver", "at": AT})
+            session.add(LaneRole(lane="区有关部门", role="a"))
+            session.add(LaneRole(lane="区有关部门", role="b"))  # the same key: refused at the flush
+    assert names(db) == []
+    with db.read() as session:
+        assert session.execute(select(func.count()).select_from(LaneRole)).scalar_one() == 0
+    assert db.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
