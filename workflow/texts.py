@@ -5,7 +5,8 @@ Task data goes through SpiffWorkflow's serializer registry (dates, UUIDs, ... be
 objects), but only when it holds such values: plain JSON data is encoded directly (``stored_json``).
 Stored task rows and the instance's ``meta`` are assembled from pieces converted once per step;
 ``tests/workflow/test_state__texts.py`` checks that they equal the canonical JSON of the same
-objects built the plain way.
+objects built the plain way. A dict of the case's own data keyed ``typename`` (the registry's tag)
+would be restored as something else, so it is refused (``refuse_tag_keys``).
 """
 
 from __future__ import annotations
