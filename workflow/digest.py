@@ -100,14 +100,15 @@ def _walk_order(workflow: BpmnWorkflow, paths: dict[UUID, str]) -> tuple[list[An
 def state_digest(case: LoadedCase) -> str:
     """A digest of the case state that replay must reproduce; independent of task UUIDs.
 
-    Call after ``collect_changes`` so that the saved data hashes are current. The walk order is
-    kept with the case and recomputed only when the tree's shape changed; unchanged finished tasks
-    contribute their cached record hash.
+    Call after ``collect_changes`` so that the saved data hashes are current. The walk order and
+    the lines are kept with the case: while the tree's shape stays, only the lines of tasks whose
+    rows were written since (``case.stale``) are computed again.
     """
     workflow = case.workflow
     if case.order is None:
         case.paths.clear()
         case.order, case.order_workflows = _walk_order(workflow, case.paths)
+        case.lines = None
     by_text: dict[str, str] = {}
 
     def paths() -> dict[str, str]:  # only for internal data that names tasks
@@ -115,28 +116,42 @@ def state_digest(case: LoadedCase) -> str:
             by_text.update((str(tid), path) for tid, path in case.paths.items())
         return by_text
 
-    saved_tasks = case.saved
-    lines: list[str] = []
-    for entry in case.order:
-        if isinstance(entry, str):
-            lines.append(entry)
-            continue
-        saved = saved_tasks.get(entry.id)
-        if saved is None:
-            record, _cacheable = _record_hash(entry, sha256(data_to_json(entry.data)), None, paths)
-            lines.append(f"{record}:{len(entry._children)}")
-        elif saved.digest_line is not None:
-            lines.append(saved.digest_line)
-        else:
-            record, cacheable = _record_hash(entry, saved.data_hash, saved.internal, paths)
-            line = f"{record}:{len(entry._children)}"
-            if cacheable and not entry._state & ACTIVE:
-                saved.digest_line = line  # the children are part of the saved body: a change replaces it
-            lines.append(line)
+    lines = case.lines
+    if lines is None:
+        lines = case.lines = []
+        case.line_at = {}
+        for entry in case.order:
+            if isinstance(entry, str):
+                lines.append(entry)
+            else:
+                case.line_at[entry.id] = len(lines)
+                lines.append(_line(case, entry, paths))
+    else:
+        for tid in case.stale:
+            index = case.line_at.get(tid)
+            if index is not None:
+                lines[index] = _line(case, case.order[index], paths)
+    case.stale.clear()
+    headers = []
     for wf in case.order_workflows:
         texts = case.headers.get("" if wf is workflow else str(wf.parent_task_id))
         if texts is None:  # not converted yet (a case never collected)
             texts = header_texts(wf)
-        lines.append(header_text(wf, texts, last_task=case.path(wf.last_task) if wf.last_task is not None else None,
-                                  extra=[]))
-    return sha256("\n".join(lines))
+        headers.append(header_text(wf, texts, last_task=case.path(wf.last_task) if wf.last_task is not None else None,
+                                   extra=[]))
+    return sha256("\n".join(lines + headers))
+
+
+def _line(case: LoadedCase, task: Task, paths: Callable[[], dict[str, str]]) -> str:
+    """One task's line: its record hash and how many children it has."""
+    saved = case.saved.get(task.id)
+    if saved is None:
+        record, _cacheable = _record_hash(task, sha256(data_to_json(task.data)), None, paths)
+        return f"{record}:{len(task._children)}"
+    if saved.digest_line is not None:
+        return saved.digest_line
+    record, cacheable = _record_hash(task, saved.data_hash, saved.internal, paths)
+    line = f"{record}:{len(task._children)}"
+    if cacheable and not task._state & ACTIVE:
+        saved.digest_line = line  # the children are part of the saved body: a change replaces it
+    return line

@@ -82,6 +82,11 @@ class LoadedCase:
     order: list[Any] | None = None
     order_workflows: list[Any] = field(default_factory=list)
     paths: dict[UUID, str] = field(default_factory=dict)  # tree paths, valid while ``order`` is
+    # the digest's lines for ``order`` and where each task's line is; valid while ``order`` is,
+    # except for the tasks in ``stale`` (rows written since), whose lines the next digest redoes
+    lines: list[str] | None = None
+    line_at: dict[UUID, int] = field(default_factory=dict)
+    stale: set[UUID] = field(default_factory=set)
     # workflow-level data and correlations as last converted for ``meta`` (key "" or the parent
     # task id), as JSON texts; the digest reads them instead of converting the data a second time
     headers: dict[str, tuple[str, str]] = field(default_factory=dict)
@@ -135,6 +140,7 @@ def collect_changes(case: LoadedCase) -> Changes:
                 old.internal = internal
                 continue
             changes.rows[str(tid)] = (body, data_hash)
+            case.stale.add(tid)
             changes.tasks.append(task)
             if old is None:
                 known += 1
