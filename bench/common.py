@@ -64,10 +64,12 @@ def _psycopg(url: str) -> str:
 
 
 @contextmanager
-def sqlite_database(directory: str | Path | None = None, name: str = "bench.db") -> Iterator[Database]:
-    """A fresh SQLite database (WAL) in a temporary directory, removed afterwards."""
+def sqlite_database(directory: str | Path | None = None, name: str = "bench.db", *,
+                    synchronous: str | None = None) -> Iterator[Database]:
+    """A fresh SQLite database (WAL) in a temporary directory, removed afterwards; ``synchronous``
+    as ``Database`` takes it (default: the store's default)."""
     with tempfile.TemporaryDirectory(prefix="shanyu-bench-", dir=directory) as tmp:
-        db = Database(f"sqlite:///{Path(tmp) / name}")
+        db = Database(f"sqlite:///{Path(tmp) / name}", synchronous=synchronous)
         db.create_all()
         try:
             yield db

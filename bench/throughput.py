@@ -9,8 +9,8 @@ commands hit different cases (the engine's case cache holds them all, as it woul
 Backends, measured in interleaved blocks of completions and repeated; medians of the blocks:
 
 * SQLite, WAL, ``synchronous=FULL`` — durable commits: a commit survives power loss.
-* SQLite, WAL, ``synchronous=NORMAL`` — what ``workflow.store.Database`` configures: a commit
-  survives a crash of the process, but the last commits may be lost on power loss or OS crash.
+* SQLite, WAL, ``synchronous=NORMAL`` — the store's default (``SHANYU_SQLITE_SYNCHRONOUS``): a
+  commit survives a crash of the process, but the last commits may be lost on power loss or OS crash.
 * PostgreSQL (with ``--postgres``), default ``synchronous_commit``.
 
 Reported: completions/s counting only the complete command (its transaction, commit included) and
@@ -23,11 +23,10 @@ import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import event, text  # noqa: E402
+from sqlalchemy import text  # noqa: E402
 
 from bench.common import (  # noqa: E402
     WORKER,
@@ -51,14 +50,8 @@ DATA = {"approved": True, "comment": "同意", "score": 90}
 
 @contextmanager
 def sqlite_with(synchronous: str) -> Iterator[Database]:
-    """A bench SQLite database whose connections use ``PRAGMA synchronous=<synchronous>``."""
-    with sqlite_database(name=f"throughput-{synchronous.lower()}.db") as db:
-        db.dispose()  # drop the connection create_all opened, so that every connection gets the pragma
-
-        @event.listens_for(db.engine, "connect")
-        def _sync(dbapi_conn: Any, _record: Any) -> None:
-            dbapi_conn.execute(f"PRAGMA synchronous={synchronous}")
-
+    """A bench SQLite database configured as ``SHANYU_SQLITE_SYNCHRONOUS=<synchronous>`` would."""
+    with sqlite_database(name=f"throughput-{synchronous.lower()}.db", synchronous=synchronous) as db:
         with db.read() as session:
             value = session.execute(text("PRAGMA synchronous")).scalar()
         assert value == {"FULL": 2, "NORMAL": 1}[synchronous], value
