@@ -250,7 +250,7 @@ class CaseStore:
     def save(self, session: Session, case: Case, changes: Changes, *, now: datetime, head: ChainHead,
              status: str) -> None:
         """Write what changed in the workflow, then the row fields, checked against ``lock_version``."""
-        upsert_blob, upsert_row = _UPSERTS[driver_of(session)[0]]
+        upsert_blob, upsert_row = _UPSERTS[driver_of(session)[0].name]
         if changes.blobs:
             upsert_blob.executemany(session, [{"hash": h, "body": b} for h, b in changes.blobs.items()])
         if changes.rows:

@@ -21,10 +21,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ClauseElement
 
-DRIVER = "shanyu.driver"  # session.info key: (dialect name, DBAPI connection) of the open write transaction
+DRIVER = "shanyu.driver"  # session.info key: (dialect, DBAPI connection) of the open write transaction
 
 _Processor = Callable[[Any], Any] | None
 
@@ -38,12 +39,12 @@ class _Compiled:
     slots: tuple[tuple[str, _Processor], ...]  # positional drivers: (bind name, processor) in order
 
 
-def driver_of(session: Session) -> tuple[str, Any]:
-    """The dialect name and DBAPI connection of the session's transaction."""
-    found: tuple[str, Any] | None = session.info.get(DRIVER)
+def driver_of(session: Session) -> tuple[Dialect, Any]:
+    """The dialect and DBAPI connection of the session's transaction."""
+    found: tuple[Dialect, Any] | None = session.info.get(DRIVER)
     if found is None:
         conn = session.connection()
-        found = (conn.dialect.name, conn.connection.driver_connection)
+        found = (conn.dialect, conn.connection.driver_connection)
     return found
 
 
@@ -54,12 +55,13 @@ class Prepared:
         self.statement = statement
         self._compiled: dict[str, _Compiled] = {}
 
-    def _for(self, dialect_name: str, session: Session) -> _Compiled:
+    def _for(self, dialect: Dialect) -> _Compiled:
+        dialect_name = dialect.name
         found = self._compiled.get(dialect_name)
         if found is None:
             from .store import UTCDateTime
 
-            compiled: Any = self.statement.compile(dialect=session.get_bind().dialect)
+            compiled: Any = self.statement.compile(dialect=dialect)
             defaults = {name: bind.value for name, bind in compiled.binds.items()
                         if not bind.required and not name.startswith("%(")}
             processors = dict(compiled._bind_processors)
@@ -90,15 +92,15 @@ class Prepared:
 
     def execute(self, session: Session, params: Mapping[str, Any]) -> Any:
         """Run once; returns the DBAPI cursor (``fetchone``, ``rowcount``)."""
-        dialect_name, driver = driver_of(session)
-        compiled = self._for(dialect_name, session)
+        dialect, driver = driver_of(session)
+        compiled = self._for(dialect)
         cursor = driver.cursor()
         cursor.execute(compiled.sql, self._params(compiled, params))
         return cursor
 
     def executemany(self, session: Session, rows: Iterable[Mapping[str, Any]]) -> None:
-        dialect_name, driver = driver_of(session)
-        compiled = self._for(dialect_name, session)
+        dialect, driver = driver_of(session)
+        compiled = self._for(dialect)
         cursor = driver.cursor()
         cursor.executemany(compiled.sql, [self._params(compiled, row) for row in rows])
         cursor.close()

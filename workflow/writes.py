@@ -33,7 +33,7 @@ class WriteSession(Session):
         self._write_engine = engine
         self._dbapi_connection = dbapi_connection
         self.joined: Connection | None = None  # set once the ORM takes part
-        self.info[DRIVER] = (engine.dialect.name, dbapi_connection.driver_connection)
+        self.info[DRIVER] = (engine.dialect, dbapi_connection.driver_connection)
 
     def get_bind(self, *args: Any, **kwargs: Any) -> Connection:
         if self.joined is None:

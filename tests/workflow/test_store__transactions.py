@@ -161,3 +161,12 @@ def test_a_failing_flush_at_the_end_rolls_back_everything(db: Database) -> None:
     with db.read() as session:
         assert session.execute(select(func.count()).select_from(LaneRole)).scalar_one() == 0
     assert db.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+def test_driver_statements_never_make_the_session_join(db: Database) -> None:
+    """Compiling a statement the first time, and running it, leaves the ORM out of the transaction."""
+    _INSERT._compiled.clear()
+    with db.write() as session:
+        _INSERT.execute(session, {"name": "driver", "at": AT})
+        assert session.joined is None  # type: ignore[attr-defined]
+    assert names(db) == ["driver"]
