@@ -17,6 +17,7 @@ import json
 import os
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -98,6 +99,16 @@ _SAVE_INSTANCE_P = {
     for meta in (False, True) for status in (False, True)}
 _BUMP_INSTANCE_P = Prepared(_BUMP_INSTANCE)
 _HUMAN_TIMES = ("due_at", "claimed_at", "created_at", "completed_at")
+
+
+def human_row(raw: Sequence[Any]) -> dict[str, Any]:
+    """A ``human_task`` row read raw on the driver (all columns, in table order) as a dict of
+    the ``TaskView`` fields, time columns as aware UTC datetimes."""
+    row = dict(zip(_HUMAN_NAMES, raw, strict=True))
+    for name in _HUMAN_TIMES:
+        if row[name] is not None:
+            row[name] = as_utc(row[name])
+    return row
 
 
 @dataclass
@@ -195,11 +206,7 @@ class CaseStore:
         if raw is None:
             raise NotFound(f"Task {task_id} does not exist.", task_id=task_id)
         count = len(_HUMAN_NAMES)
-        row = dict(zip(_HUMAN_NAMES, raw[:count], strict=True))
-        for name in _HUMAN_TIMES:
-            if row[name] is not None:
-                row[name] = as_utc(row[name])
-        return row, self._checkout(session, _InstanceRow._make(raw[count:]))
+        return human_row(raw[:count]), self._checkout(session, _InstanceRow._make(raw[count:]))
 
     def _checkout(self, session: Session, row: _InstanceRow) -> Case:
         with self._lock:

@@ -22,14 +22,13 @@ from typing import Any
 from sqlalchemy import Select, bindparam, literal, select, union_all
 from sqlalchemy.orm import Session
 
+from .cases import human_row
 from .engine import TaskView
-from .fastsql import Prepared, as_utc
+from .fastsql import Prepared
 from .store import HumanTask, table_of
 from .users import Actor
 
 HT = table_of(HumanTask)
-_NAMES = tuple(c.name for c in HT.columns)
-_TIMES = ("due_at", "claimed_at", "created_at", "completed_at")
 
 
 def _statement(admin: bool, roles: tuple[str, ...], has_district: bool, limit: int | None) -> Select[Any]:
@@ -68,11 +67,6 @@ def claimable_tasks(session: Session, actor: Actor, *, limit: int | None = None)
     """Open tasks ``actor`` may claim or has claimed, oldest first (at most ``limit``)."""
     cursor = _prepared(_shape(actor, limit)).execute(session, {"actor_name": actor.name,
                                                                "actor_district": actor.district})
-    views = []
-    for raw in cursor.fetchall():
-        row = dict(zip(_NAMES, raw, strict=True))
-        for name in _TIMES:
-            row[name] = as_utc(row[name])
-        views.append(TaskView(**row))
+    views = [TaskView(**human_row(raw)) for raw in cursor.fetchall()]
     cursor.close()
     return views
