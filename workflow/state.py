@@ -44,8 +44,6 @@ ACTIVE = TaskState.WAITING | TaskState.READY | TaskState.STARTED | TaskState.ERR
 
 
 @dataclass(slots=True)
-
-
 class SavedTask:
     """What was last written for one task, so the next save can skip it when unchanged."""
 
@@ -57,8 +55,6 @@ class SavedTask:
 
 
 @dataclass
-
-
 class Changes:
     """What a save must write: changed rows, new data blobs, deleted tasks, and the new meta."""
 
@@ -70,8 +66,6 @@ class Changes:
 
 
 @dataclass
-
-
 class LoadedCase:
     """A workflow object together with what is known to be stored for it."""
 
