@@ -27,6 +27,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.conditional import ConditionalEv
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent, ThrowingEvent
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from SpiffWorkflow.dmn.parser.BpmnDmnParser import SCHEMAS as DMN_SCHEMAS
 from SpiffWorkflow.spiff.parser.process import SPIFF_XSD, SpiffBpmnParser
@@ -127,6 +128,23 @@ def bundle_from_paths(paths: Iterable[Path], *, max_bytes: int = DEFAULT_MAX_BYT
     return bundle_from_files(collected, max_bytes=max_bytes)
 
 
+def connect_loop_merges(process_spec: Any) -> None:
+    """Make each loop or multi-instance task merge the results of its instances when they
+    complete, as SpiffWorkflow's serializer does when it restores a process spec.
+
+    The parser leaves this connection out: SpiffWorkflow makes it on the task spec (shared by every
+    case) the first time a running case creates an instance. A process that only loads a case from
+    the database and then completes an instance (a CLI command, a web request) would otherwise
+    complete it without merging, and the loop would wait for ever (tests/program/
+    test_cycle__fresh_process.py). Idempotent.
+    """
+    for task_spec in process_spec.task_specs.values():
+        if isinstance(task_spec, LoopTask):
+            child_spec = process_spec.task_specs[task_spec.task_spec]
+            if not child_spec.completed_event.is_connected(task_spec.merge_child):
+                child_spec.completed_event.connect(task_spec.merge_child)
+
+
 @dataclass(eq=False)
 class ParsedBundle:
     """A bundle turned into SpiffWorkflow specs. ``documents`` maps file name → parsed root."""
@@ -148,6 +166,8 @@ class ParsedBundle:
         with _spiff_errors(self.documents, file):
             spec, subprocess_specs = self.parser.get_spec(process_id), self.parser.get_subprocess_specs(process_id)
         _own_lanes(self.documents, [spec, *subprocess_specs.values()])
+        for process_spec in [spec, *subprocess_specs.values()]:
+            connect_loop_merges(process_spec)
         return spec, subprocess_specs
 
     def lanes(self, process_id: str) -> list[str]:
