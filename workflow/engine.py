@@ -20,7 +20,6 @@ from uuid import UUID
 
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinition
-from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
@@ -29,9 +28,9 @@ from sqlalchemy.orm import Session
 
 from handlers.registry import REGISTRY, HandlerContext, HandlerRegistry
 
-from . import calendar_store, forms, projections, specs, timeshim
+from . import calendar_store, forms, inputs, projections, specs, timeshim
 from .cases import Case, CaseStore
-from .digest import canonical_order, state_digest
+from .digest import state_digest
 from .errors import (
     InvalidData,
     MessageNotDelivered,
@@ -231,7 +230,7 @@ class Engine:
             forms.validate(schema, data, form=name)
 
     def _create(self, session: Session, pv: ProcessVersion, district: str | None, data: dict[str, Any], *,
-                actor: Actor, now: datetime, outgoing: list[_Outgoing], event: str = "instance_started",
+                actor: Actor, now: datetime, outgoing: list[_Outgoing], event: str = inputs.STARTED,
                 extra: dict[str, Any] | None = None) -> Case:
         spec, subprocess_specs = self.cases.specs_for(session, pv.id)
         instance_id = int(session.connection().execute(insert(table_of(Instance)).values(
@@ -241,8 +240,7 @@ class Engine:
         workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=self.script_engine)
         case = self.cases.new_case(instance_id, pv.process_id, pv.id, district, workflow)
         with self._step(session, case, now) as log:
-            workflow.task_tree.data.update(data)
-            workflow.do_engine_steps()
+            inputs.start(workflow, data)
         payload = {"process_id": pv.process_id, "version": pv.version, "version_id": pv.id,
                    "content_hash": pv.bundle_hash, "district": district, "data": data, **(extra or {})}
         self._commit(session, case, now=now, actor=actor.name, event=event, payload=payload, log=log,
@@ -328,10 +326,8 @@ class Engine:
         path = case.loaded.path(task)
         outgoing: list[_Outgoing] = []
         with self._step(session, case, now) as log:
-            task.set_data(**data)
-            task.run()
-            case.workflow.do_engine_steps()
-        self._commit(session, case, now=now, actor=actor.name, event="task_completed",
+            inputs.complete(case.workflow, task, data)
+        self._commit(session, case, now=now, actor=actor.name, event=inputs.COMPLETED,
                      payload={"task": path, "bpmn_id": ht.bpmn_id, "human_task": ht.id, "data": data},
                      log=log, outgoing=outgoing, completed_by=actor.name)
         self._route(session, outgoing, now=now)
@@ -398,13 +394,9 @@ class Engine:
     def _catch(self, session: Session, case: Case, task: Any, msg: _Outgoing, *, actor: str, now: datetime,
                outgoing: list[_Outgoing]) -> None:
         path = path_of(task)
-        payload = {**msg.keys, **msg.payload}
         with self._step(session, case, now) as log:
-            event = BpmnEvent(task.task_spec.event_definition, payload=payload, correlations={})
-            task.task_spec.catch(task, event)
-            task.task_spec._update(task)
-            case.workflow.do_engine_steps()
-        self._commit(session, case, now=now, actor=actor, event="message_delivered",
+            inputs.deliver(case.workflow, task, inputs.message_payload(msg.keys, msg.payload))
+        self._commit(session, case, now=now, actor=actor, event=inputs.DELIVERED,
                      payload={"task": path, "message": msg.name, "keys": msg.keys, "data": msg.payload,
                               "from_instance": msg.source}, log=log, outgoing=outgoing)
 
@@ -465,14 +457,13 @@ class Engine:
             return 0
         outgoing: list[_Outgoing] = []
         with self._step(session, case, now) as log:
-            case.workflow.refresh_timers()
-            case.workflow.do_engine_steps()
+            inputs.fire_timers(case.workflow)
         fired = []
         for tid, due in sorted(before.items(), key=lambda item: item[1]):
             task = case.workflow.get_task_from_id(UUID(tid))
             if task is not None and task.state == TaskState.COMPLETED:  # a cancelled sibling did not fire
                 fired.append({"task": tid, "bpmn_id": task.task_spec.bpmn_id, "due": due.isoformat()})
-        self._commit(session, case, now=now, actor="scheduler", event="timer_fired",
+        self._commit(session, case, now=now, actor="scheduler", event=inputs.FIRED,
                      payload={"timers": fired, "fired_at": now.isoformat()}, log=log, outgoing=outgoing)
         self._route(session, outgoing, now=now)
         return len(fired)
@@ -481,11 +472,9 @@ class Engine:
     @contextmanager
     def _step(self, session: Session, case: Case, now: datetime) -> Iterator[StepLog]:
         log = StepLog(context=HandlerContext(session, case.id, case.process_id, case.district, "", now))
-        clock = timeshim.set_now(now)  # the two context managers spelled out: this runs on every command
-        recording = self.script_engine.start_recording(log)
         try:
-            canonical_order(case.loaded)
-            yield log
+            with inputs.step(case.loaded, self.script_engine, now, log):
+                yield log
         except ShanyuError:
             raise
         except SpiffWorkflowException as exc:
@@ -497,9 +486,6 @@ class Engine:
         except Exception as exc:
             raise WorkflowFailed(f"Case {case.id} could not proceed: {type(exc).__name__}: {exc}. Nothing was saved.",
                                  instance_id=case.id) from exc
-        finally:
-            self.script_engine.stop_recording(recording)
-            timeshim.reset(clock)
 
     def _commit(self, session: Session, case: Case, *, now: datetime, actor: str, event: str,
                 payload: dict[str, Any], log: StepLog, outgoing: list[_Outgoing],

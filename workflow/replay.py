@@ -13,20 +13,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy.orm import Session
 
-from . import timeshim
-from .digest import canonical_order, state_digest
+from . import inputs
+from .digest import state_digest
 from .errors import NotFound, ShanyuError
 from .history import EventView, list_events
 from .paths import find_by_path
 from .scripting import StepLog
 from .state import LoadedCase, collect_changes
-
-NO_STATE_CHANGE = {"task_claimed", "task_released"}
 
 
 @dataclass(frozen=True)
@@ -68,29 +65,34 @@ class _Mismatch(Exception):
     pass
 
 
-def replay(session: Session, engine: Any, instance_id: int, *, upto: int | None = None) -> ReplayResult:
-    """Replay case ``instance_id`` (through event ``upto`` if given); stops at the first mismatch."""
-    events = list_events(session, instance_id)
-    if not events:
-        raise NotFound(f"Case {instance_id} has no history.", instance_id=instance_id)
-    first = events[0]
-    if first.type != "instance_started":
-        raise ShanyuError(f"Case {instance_id}: its history does not begin with the start of the case.")
-    spec, subprocess_specs = engine.cases.specs_for(session, int(first.payload["version_id"]))
-    workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=engine.script_engine)
-    case = LoadedCase(workflow)
-    result = ReplayResult(instance_id, case=case)
-    previous = ""
-    for event in events:
-        if upto is not None and event.seq > upto:
-            break
+class Replayer:
+    """A case rebuilt event by event: ``advance`` applies further events to the same rebuilt case,
+    so that a checker can follow a live case step by step without starting over each time."""
+
+    def __init__(self, session: Session, engine: Any, instance_id: int, first: EventView) -> None:
+        if first.type != inputs.STARTED:
+            raise ShanyuError(f"Case {instance_id}: its history does not begin with the start of the case.")
+        spec, subprocess_specs = engine.cases.specs_for(session, int(first.payload["version_id"]))
+        self.engine = engine
+        self.instance_id = instance_id
+        self.case = LoadedCase(BpmnWorkflow(spec, subprocess_specs, script_engine=engine.script_engine))
+        self.digest = ""
+        self.seq = 0
+        self.failed = False
+
+    def advance(self, event: EventView) -> ReplayStep:
+        """Apply one event (the next one) and compare the rebuilt state with the recorded digest.
+        After a mismatch the rebuilt case is no longer meaningful: ``failed`` is set."""
         note = ""
         try:
-            if event.type not in NO_STATE_CHANGE:
-                _apply(engine, case, event)
-                workflow.get_events()  # messages it threw are recorded on their receivers
-                collect_changes(case)
-            digest = state_digest(case) if event.type not in NO_STATE_CHANGE else previous
+            if event.seq != self.seq + 1:
+                raise _Mismatch(f"event {event.seq} follows event {self.seq}")
+            if event.type not in inputs.NO_STATE_CHANGE:
+                _apply(self.engine, self.case, event)
+                self.case.workflow.get_events()  # messages it threw are recorded on their receivers
+                collect_changes(self.case)
+                self.digest = state_digest(self.case)
+            digest = self.digest
         except _Mismatch as exc:
             digest, note = "", str(exc)
         except ShanyuError as exc:
@@ -100,10 +102,24 @@ def replay(session: Session, engine: Any, instance_id: int, *, upto: int | None 
         ok = digest == event.state_digest
         if not ok and not note:
             note = "the replayed state differs from the recorded state"
-        result.steps.append(ReplayStep(event.seq, event.type, event.at, ok, event.state_digest, digest, note))
-        if not ok:
+        self.seq = event.seq
+        self.failed = self.failed or not ok
+        return ReplayStep(event.seq, event.type, event.at, ok, event.state_digest, digest, note)
+
+
+def replay(session: Session, engine: Any, instance_id: int, *, upto: int | None = None) -> ReplayResult:
+    """Replay case ``instance_id`` (through event ``upto`` if given); stops at the first mismatch."""
+    events = list_events(session, instance_id)
+    if not events:
+        raise NotFound(f"Case {instance_id} has no history.", instance_id=instance_id)
+    replayer = Replayer(session, engine, instance_id, events[0])
+    result = ReplayResult(instance_id, case=replayer.case)
+    for event in events:
+        if upto is not None and event.seq > upto:
             break
-        previous = digest
+        result.steps.append(replayer.advance(event))
+        if replayer.failed:
+            break
     return result
 
 
@@ -121,29 +137,21 @@ def _task(workflow: BpmnWorkflow, event: EventView, state: int) -> Any:
     return task
 
 
+_TASK_STATE = {inputs.COMPLETED: TaskState.READY, inputs.DELIVERED: TaskState.WAITING}
+
+
 def _apply(engine: Any, case: LoadedCase, event: EventView) -> None:
+    """Apply one recorded input through ``workflow.inputs``, as the engine applied it."""
     workflow = case.workflow
     payload = event.payload
+    if event.type not in _TASK_STATE and event.type not in (inputs.STARTED, inputs.FIRED):
+        raise _Mismatch(f"unknown event type {event.type!r}")
     log = StepLog(replay=[dict(r) for r in payload.get("handler_results", [])],
                   replay_functions=[dict(r) for r in payload.get("function_results", [])])
-    with timeshim.at(datetime.fromisoformat(event.at)), engine.script_engine.recording(log):
-        canonical_order(case)
-        if event.type == "instance_started":
-            workflow.task_tree.data.update(payload.get("data") or {})
-        elif event.type == "task_completed":
-            task = _task(workflow, event, TaskState.READY)
-            task.set_data(**(payload.get("data") or {}))
-            task.run()
-        elif event.type == "timer_fired":
-            workflow.refresh_timers()
-        elif event.type == "message_delivered":
-            task = _task(workflow, event, TaskState.WAITING)
-            body = {**(payload.get("keys") or {}), **(payload.get("data") or {})}
-            task.task_spec.catch(task, BpmnEvent(task.task_spec.event_definition, payload=body, correlations={}))
-            task.task_spec._update(task)
-        else:
-            raise _Mismatch(f"unknown event type {event.type!r}")
-        workflow.do_engine_steps()
+    with inputs.step(case, engine.script_engine, datetime.fromisoformat(event.at), log):
+        state = _TASK_STATE.get(event.type)
+        task = _task(workflow, event, state) if state is not None else None
+        inputs.apply_recorded(workflow, event.type, payload, task)
     if log.replay:
         raise _Mismatch(f"{len(log.replay)} recorded service-task result(s) were not used")
     if log.replay_functions:
