@@ -16,12 +16,16 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from workflow.clock import FakeClock
+from workflow.consistency import CHECK_STATE_ENV
 from workflow.engine import Engine
 from workflow.store import Database
 from workflow.users import Actor, add_user
 
 BPMN = Path(__file__).parent / "bpmn"
 PG_ENV = "SHANYU_TEST_POSTGRES_URL"
+# Every engine the tests build loads each case it saves back from the database and compares
+# (workflow.consistency); a test that means to run without it sets Engine(check_state=False).
+os.environ.setdefault(CHECK_STATE_ENV, "1")
 
 
 def _under_ci() -> bool:

@@ -219,11 +219,12 @@ class CaseStore:
             return cached
         return self._load(session, row)
 
-    def _load(self, session: Session, row: _InstanceRow) -> Case:
-        spec, subprocess_specs = self.specs_for(session, row.process_version_id)
-        meta = session.execute(select(INSTANCE.c.meta).where(INSTANCE.c.id == row.id)).scalar_one()
+    def restore(self, session: Session, instance_id: int, version_id: int) -> LoadedCase:
+        """The case's workflow rebuilt from its stored rows, never from the cache."""
+        spec, subprocess_specs = self.specs_for(session, version_id)
+        meta = session.execute(select(INSTANCE.c.meta).where(INSTANCE.c.id == instance_id)).scalar_one()
         task_rows = session.execute(
-            select(TaskRow.task_id, TaskRow.body, TaskRow.data_hash).where(TaskRow.instance_id == row.id)
+            select(TaskRow.task_id, TaskRow.body, TaskRow.data_hash).where(TaskRow.instance_id == instance_id)
         ).all()
         hashes = {r[2] for r in task_rows}
         blobs: dict[str, str] = {}
@@ -231,7 +232,10 @@ class CaseStore:
         for start in range(0, len(hash_list), 500):
             chunk = hash_list[start:start + 500]
             blobs.update(session.execute(select(DataBlob.hash, DataBlob.body).where(DataBlob.hash.in_(chunk))).all())
-        loaded = restore(spec, subprocess_specs, meta, [(r[0], r[1], r[2]) for r in task_rows], blobs, self.script_engine)
+        return restore(spec, subprocess_specs, meta, [(r[0], r[1], r[2]) for r in task_rows], blobs, self.script_engine)
+
+    def _load(self, session: Session, row: _InstanceRow) -> Case:
+        loaded = self.restore(session, row.id, row.process_version_id)
         case = Case(row.id, row.process_id, row.process_version_id, row.status, row.district, row.lock_version,
                     row.state_token, ChainHead(row.event_count, row.head_hash), loaded)
         for hid, tid in session.execute(

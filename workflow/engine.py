@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from handlers.registry import REGISTRY, HandlerContext, HandlerRegistry
 
-from . import calendar_store, forms, inputs, projections, specs, timeshim
+from . import calendar_store, consistency, forms, inputs, projections, specs, timeshim
 from .cases import Case, CaseStore
 from .digest import state_digest
 from .errors import (
@@ -37,6 +37,7 @@ from .errors import (
     NotFound,
     PermissionDenied,
     ShanyuError,
+    StateDiverged,
     TaskAlreadyClaimed,
     TaskNotClaimed,
     TaskNotReady,
@@ -140,11 +141,17 @@ class Engine:
     def __init__(self, *, handlers: HandlerRegistry | None = None,
                  functions: Mapping[str, Callable[..., Any]] | None = None,
                  recorded_functions: frozenset[str] = frozenset(), cache_size: int = 256,
-                 cache_tasks: int = 5_000) -> None:
+                 cache_tasks: int = 5_000, check_state: bool | None = None) -> None:
         """``functions`` are offered to BPMN expressions; the results of those named in
         ``recorded_functions`` are written into history and replayed from it. Without ``functions``,
-        expressions get the working-day functions of ``calendar_store``, recorded."""
+        expressions get the working-day functions of ``calendar_store``, recorded.
+
+        ``check_state`` (default: the ``SHANYU_CHECK_STATE`` setting) makes every command load the
+        case it saved back from the database, inside its transaction, and compare it with the
+        case it ran; a difference refuses the command (``StateDiverged``) and saves nothing. It
+        costs a full load per command: for tests and for diagnosing, not for production."""
         timeshim.install()
+        self.check_state = consistency.check_state_enabled(check_state)
         if functions is None:
             functions = calendar_store.expression_functions()
             recorded_functions = recorded_functions | calendar_store.FUNCTION_NAMES
@@ -513,8 +520,19 @@ class Engine:
                             state_digest=digest)
         status = "completed" if case.workflow.completed else "running"
         self.cases.save(session, case, changes, now=now, head=head, status=status)
+        if self.check_state:
+            self._check_reload(session, case, event)
         self._deliver_pending(session, case, now=now, outgoing=outgoing)
         self.cases.put_back(case)
+
+    def _check_reload(self, session: Session, case: Case, event: str) -> None:
+        """The saved case, loaded back from the database, must be the case that ran."""
+        again = self.cases.restore(session, case.id, case.process_version_id)
+        found = consistency.differences(consistency.view(case.loaded), consistency.view(again))
+        if found:
+            raise StateDiverged(f"Case {case.id}: after {event}, the case loaded back from the database differs from "
+                                f"the case that ran: {'; '.join(found)}. Nothing was saved; this is a defect of "
+                                "Shanyu, please report it with this message.", instance_id=case.id)
 
     def _record(self, session: Session, case: Case, *, now: datetime, actor: str, event: str,
                 payload: dict[str, Any]) -> None:

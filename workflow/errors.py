@@ -141,3 +141,12 @@ class DatabaseNotReady(ShanyuError):
 class HistoryBroken(ShanyuError):
     code = "history_broken"
     http_status = 500
+
+
+class StateDiverged(ShanyuError):
+    """The state an action would save differs from the same case loaded back from the database
+    (checked when ``SHANYU_CHECK_STATE=1``). A defect of Shanyu, never of the user's input: the
+    action is refused and nothing is saved."""
+
+    code = "state_diverged"
+    http_status = 500
