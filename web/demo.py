@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -100,9 +101,11 @@ def seed(
     engine: Engine | None = None,
     bpmn: Path = BPMN,
     password: str = DEMO_PASSWORD,
+    observer: Callable[[], None] | None = None,
 ) -> DemoResult:
     """Seed the demo (see the module doc). Raises ``DeadlinePastCalendar`` when the live cycle's
-    deadlines need a year the calendar does not know (the history is then seeded already)."""
+    deadlines need a year the calendar does not know (the history is then seeded already).
+    ``observer`` is called after every command (the tests' state oracle)."""
     started = time.perf_counter()
     engine = engine or Engine()
     now = clock.now()
@@ -120,9 +123,9 @@ def seed(
         ]
         users, result.users_created = demo_users(session, now=now, password=password)
     if state == "missing":
-        play_history(Program(db, engine, FakeClock(FirstCycle.START + "+08:00"), users))
+        play_history(Program(db, engine, FakeClock(FirstCycle.START + "+08:00"), users, observer=observer))
         result.history = "seeded"
-    result.live = open_live_cycle(Program(db, engine, clock, users))
+    result.live = open_live_cycle(Program(db, engine, clock, users, observer=observer))
     with db.read() as session:
         result.cases = int(session.scalar(select(func.count()).select_from(Instance)) or 0)
         result.open_tasks = int(session.scalar(select(func.count()).where(HumanTask.state == "ready")) or 0)

@@ -65,6 +65,8 @@ class Program:
     clock: Clock
     users: dict[str, Actor]
     roundtrip: bool = False
+    # called after every command that succeeded (the tests' state oracle checks the cases it changed)
+    observer: Callable[[], None] | None = None
     commands: int = field(default=0, init=False)  # write transactions run, for the demo's report
 
     def run(self, fn: Callable[[Session], T]) -> T:
@@ -73,7 +75,10 @@ class Program:
             self.engine.cases.forget()
         self.commands += 1
         with self.db.write() as session:
-            return fn(session)
+            result = fn(session)
+        if self.observer is not None:
+            self.observer()
+        return result
 
     # -- who ------------------------------------------------------------------------------------
     def actor(self, role: str, district: str | None = None) -> Actor:

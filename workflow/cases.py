@@ -313,6 +313,12 @@ class CaseStore:
                 evicted, _case = self._cache.popitem(last=False)
                 self._cached_tasks -= self._sizes.pop(evicted)
 
+    def peek(self, instance_id: int) -> Case | None:
+        """The cached case as the last command left it, or None; for checking only (a command
+        checks a case out with ``lock``)."""
+        with self._lock:
+            return self._cache.get(instance_id)
+
     def forget(self, instance_id: int | None = None) -> None:
         with self._lock:
             if instance_id is None:

@@ -39,6 +39,8 @@ class View:
 
     digest: str
     ready: tuple[tuple[str, str], ...]  # (tree path, BPMN id) of every ready task
+    waiting: tuple[str, ...]  # tree paths of the tasks SpiffWorkflow delivers events and timers to
+    pending: int  # events thrown and not yet taken by the engine (none, once a command is done)
     tasks: dict[str, tuple[str, str, str, str]]  # path -> (spec name, state, data, internal data)
     workflows: dict[str, tuple[str, bool, bool, str | None]]  # root path -> (data, completed, success, last task)
 
@@ -63,7 +65,8 @@ def view(case: LoadedCase) -> View:
             stored_json(wf.data), bool(wf.completed), bool(wf.success), last)
     ready = tuple(sorted((paths[str(t.id)], str(t.task_spec.bpmn_id))
                          for t in workflow.get_tasks(state=TaskState.READY)))
-    return View(state_digest(case), ready, tasks, workflows)
+    waiting = tuple(sorted(paths.get(str(t.id), f"?{t.id}") for t in workflow.event_manager.tasks.values()))
+    return View(state_digest(case), ready, waiting, len(workflow.bpmn_events), tasks, workflows)
 
 
 def differences(expected: View, actual: View, *, limit: int = 5) -> list[str]:
@@ -71,6 +74,10 @@ def differences(expected: View, actual: View, *, limit: int = 5) -> list[str]:
     found: list[str] = []
     if expected.ready != actual.ready:
         found.append(f"ready tasks {list(expected.ready)} != {list(actual.ready)}")
+    if expected.pending != actual.pending:
+        found.append(f"{expected.pending} != {actual.pending} thrown events pending")
+    if expected.waiting != actual.waiting:
+        found.append(f"tasks waiting for events {list(expected.waiting)} != {list(actual.waiting)}")
     for path in sorted(set(expected.tasks) | set(actual.tasks)):
         one, other = expected.tasks.get(path), actual.tasks.get(path)
         if one != other:

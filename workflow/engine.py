@@ -498,9 +498,8 @@ class Engine:
                 payload: dict[str, Any], log: StepLog, outgoing: list[_Outgoing],
                 completed_by: str | None = None) -> None:
         """Changed rows, projections, one history event, the row's version; then back to the cache."""
-        changes = collect_changes(case.loaded)
-        projections.sync(session, case, now, changes=changes, completed_by=completed_by)
         thrown = []
+        # the thrown messages are taken before the state is collected: a stored case has none pending
         for ev in case.workflow.get_events():
             definition = ev.event_definition
             if isinstance(definition, MessageEventDefinition):
@@ -509,6 +508,8 @@ class Engine:
                 body = ev.payload if isinstance(ev.payload, dict) else {"payload": ev.payload}
                 outgoing.append(_Outgoing(definition.name, keys, body, case.id))
                 thrown.append({"message": definition.name, "keys": keys})
+        changes = collect_changes(case.loaded)
+        projections.sync(session, case, now, changes=changes, completed_by=completed_by)
         if log.handler_results:
             payload = {**payload, "handler_results": log.handler_results}
         if log.function_results:

@@ -22,23 +22,13 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
-from SpiffWorkflow.bpmn.util.subworkflow import BpmnSubWorkflow
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
+from .adapters.spiff import child_ids, restore_workflow
 from .paths import all_workflows, path_of
-from .texts import (
-    REGISTRY,
-    canonical_json,
-    data_from_json,
-    data_to_json,
-    meta_text,
-    sha256,
-    stored_json,
-    task_body,
-)
+from .texts import data_to_json, header_texts, meta_text, sha256, stored_json, task_body
 
 ACTIVE = TaskState.WAITING | TaskState.READY | TaskState.STARTED | TaskState.ERROR
 
@@ -100,8 +90,8 @@ class LoadedCase:
 
 
 def _fingerprint(task: Task) -> tuple[Any, ...]:
-    return (task._state, task.last_state_change, task.triggered, len(task._children),
-            task._children[-1] if task._children else None)
+    children = child_ids(task)
+    return (task.state, task.last_state_change, task.triggered, len(children), children[-1] if children else None)
 
 
 def collect_changes(case: LoadedCase) -> Changes:
@@ -109,15 +99,15 @@ def collect_changes(case: LoadedCase) -> Changes:
     changes = Changes()
     saved = case.saved
     known = 0  # tasks of the workflow with a saved row; fewer than len(saved): some were removed
-    for wf_key, wf in all_workflows(case.workflow):
+    for _key, wf in all_workflows(case.workflow):
         for tid, task in wf.tasks.items():
             old = saved.get(tid)
             if old is not None:
                 known += 1
-                state = task._state
+                state = task.state
                 if not state & ACTIVE:
                     fp = old.fingerprint
-                    children = task._children
+                    children = child_ids(task)
                     if (fp[0] == state and fp[1] == task.last_state_change and fp[2] == task.triggered
                             and fp[3] == len(children) and fp[4] == (children[-1] if children else None)):
                         continue
@@ -127,7 +117,7 @@ def collect_changes(case: LoadedCase) -> Changes:
             data_json = data_to_json(task.data)
             data_hash = sha256(data_json)
             internal = stored_json(task.internal_data)
-            body = task_body(task, wf_key, internal)
+            body = task_body(task, internal)
             body_digest = hashlib.sha256(body.encode()).digest()
             if old is not None and old.body_digest == body_digest and old.data_hash == data_hash:
                 old.fingerprint = fp
@@ -161,58 +151,50 @@ def collect_changes(case: LoadedCase) -> Changes:
 
 def restore(spec: Any, subprocess_specs: dict[str, Any], meta_text: str,
             rows: list[tuple[str, str, str]], blobs: dict[str, str], script_engine: Any) -> LoadedCase:
-    """Rebuild a workflow from its stored rows: (task id, body, data hash) and data blobs."""
+    """Rebuild a workflow from its stored rows, (task id, body, data hash), and data blobs,
+    through SpiffWorkflow's own converters (see ``workflow.texts`` for what is stored).
+
+    Each workflow's tasks are restored parents first, in tree order from its root: SpiffWorkflow
+    expects a parent in the task map before its children (its serializer, for one, computes a
+    task's data from its parent's). Rows that no workflow's tree reaches mean the stored state is
+    broken; that is an error, never a silent loss.
+    """
     meta = json.loads(meta_text)
+    bodies: dict[str, dict[str, Any]] = {}
+    texts: dict[str, tuple[str, str]] = {}
+    for tid, body_text, data_hash in rows:
+        bodies[tid] = json.loads(body_text)
+        texts[tid] = (body_text, data_hash)
     workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=script_engine, deserializing=True)
     case = LoadedCase(workflow, {}, meta_text)
-    if isinstance(meta["subprocesses"], list):
-        case.headers = {key: (canonical_json(h["data"]), canonical_json(h["correlations"]))
-                        for key, h in [("", meta), *meta["subprocesses"]]}
-    by_wf: dict[str, list[tuple[UUID, dict[str, Any], str, str]]] = {}
-    for tid, body_text, data_hash in rows:
-        body = json.loads(body_text)
-        by_wf.setdefault(body["w"], []).append((UUID(tid), body, body_text, data_hash))
+    used: set[str] = set()
 
-    def fill(wf: Any, key: str) -> None:
-        for tid, body, body_text, data_hash in by_wf.get(key, []):
-            task_spec = wf.spec.task_specs[body["spec"]]
-            task = Task(wf, task_spec, state=body["s"], id=tid)
-            task._parent = UUID(body["p"]) if body["p"] else None
-            task._children = [UUID(c) for c in body["c"]]
-            task.last_state_change = body["t"]
-            task.triggered = body["tr"]
-            task.internal_data = REGISTRY.restore(body["i"])
-            task.data = data_from_json(blobs[data_hash])
-            if isinstance(task_spec, CatchingEvent) and task.has_state(TaskState.WAITING):
-                workflow.event_manager.add_task(task)
+    def tasks_of(root: str) -> dict[str, Any]:
+        """The task dicts of one workflow in tree order, each with its data."""
+        found: dict[str, Any] = {}
+        stack = [root]
+        while stack:
+            tid = stack.pop()
+            body = bodies.get(tid)
+            if body is None:
+                raise ValueError(f"stored task {tid} is missing")
+            used.add(tid)
+            found[tid] = {**body, "data": json.loads(blobs[texts[tid][1]])}
+            stack.extend(reversed(body["children"]))
+        return found
+
+    top = dict(meta["workflow"])
+    top_tasks = tasks_of(top["root"])
+    subs = {h["parent_task_id"]: {**h, "tasks": tasks_of(h["root"])} for h in meta["subprocesses"]}
+    if len(used) != len(bodies):
+        raise ValueError(f"stored tasks outside every workflow: {sorted(set(bodies) - used)[:5]}")
+    restore_workflow(workflow, top, top_tasks, subs)
+    order = [UUID(h["parent_task_id"]) for h in meta["subprocesses"]]
+    workflow.subprocesses = {key: workflow.subprocesses[key] for key in order}
+    case.headers = {key: header_texts(wf) for key, wf in all_workflows(workflow)}
+    for _key, wf in all_workflows(workflow):
+        for tid, task in wf.tasks.items():
+            body_text, data_hash = texts[str(tid)]
             data_hash = case.stored_blobs.setdefault(data_hash, data_hash)
             case.saved[tid] = SavedTask(_fingerprint(task), hashlib.sha256(body_text.encode()).digest(), data_hash, None)
-
-    def header(wf: Any, h: dict[str, Any]) -> None:
-        wf.task_tree = wf.tasks[UUID(h["root"])]
-        wf.data = REGISTRY.restore(h["data"])
-        wf.correlations = REGISTRY.restore(h["correlations"])
-        wf.success = h["success"]
-        wf.completed = h["completed"]
-        wf.last_task = wf.tasks.get(UUID(h["last_task"])) if h["last_task"] else None
-
-    fill(workflow, "")
-    header(workflow, meta)
-    stored = meta["subprocesses"]
-    pending = dict(stored) if isinstance(stored, list) else dict(sorted(stored.items()))
-    while pending:
-        progressed = False
-        for key, h in list(pending.items()):
-            parent = workflow.get_task_from_id(UUID(key))
-            if parent is None:
-                continue
-            sub = BpmnSubWorkflow(subprocess_specs[h["spec"]], parent.id, workflow, deserializing=True)
-            fill(sub, key)
-            header(sub, h)
-            workflow.subprocesses[parent.id] = sub
-            sub.completed_event.connect(parent.task_spec._on_subworkflow_completed, parent)
-            del pending[key]
-            progressed = True
-        if not progressed:
-            raise ValueError(f"stored subprocesses without a parent task: {sorted(pending)}")
     return case

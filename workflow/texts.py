@@ -16,16 +16,12 @@ import json
 import math
 from typing import Any
 
-from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.task import Task
 
+from .adapters.spiff import REGISTRY, child_ids, parent_id
 from .errors import InvalidData
 from .paths import all_workflows
-
-REGISTRY: Any = BpmnWorkflowSerializer.configure(SPIFF_CONFIG)
-
 
 _canonical = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode
 
@@ -123,15 +119,20 @@ def data_from_json(text: str) -> Any:
     return REGISTRY.restore(json.loads(text))
 
 
-def task_body(task: Task, wf_key: str, internal: str) -> str:
-    """The stored row of a task: the canonical JSON of its fields, ``internal`` (the internal data
-    as ``stored_json`` gives it) spliced in as text so that it is converted once per step."""
-    # members in sorted key order; task ids are UUIDs and need no escaping
-    children = ",".join([f'"{c}"' for c in task._children])
-    parent = f'"{task._parent}"' if task._parent is not None else "null"
-    return (f'{{"c":[{children}],"i":{internal},"p":{parent},"s":{_literal(task._state)},'
-            f'"spec":{_literal(task.task_spec.name)},"t":{_literal(task.last_state_change)},'
-            f'"tr":{_literal(task.triggered)},"w":{_literal(wf_key)}}}')
+def task_body(task: Task, internal: str) -> str:
+    """The stored row of a task: SpiffWorkflow's task dict (``TaskConverter.to_dict``, typename
+    included) without its data, which is stored content-addressed in ``data_blob``, and without
+    the ``delta`` it would compute against the parent's data (a restore takes the full data
+    instead; a delta would go stale when a parent's data changes after its child was written).
+    ``internal`` is the internal data as ``stored_json`` gives it, spliced in as text so that it
+    is converted once per step. Keys in sorted order: the canonical JSON of the same dict
+    (tests/workflow/test_state__texts.py compares it with the converter's output)."""
+    children = ",".join([f'"{c}"' for c in child_ids(task)])
+    parent = parent_id(task)
+    parent_text = f'"{parent}"' if parent is not None else "null"
+    return (f'{{"children":[{children}],"id":"{task.id}","internal_data":{internal},"last_state_change":'
+            f'{_literal(task.last_state_change)},"parent":{parent_text},"state":{_literal(task.state)},'
+            f'"task_spec":{_literal(task.task_spec.name)},"triggered":{_literal(task.triggered)},"typename":"Task"}}')
 
 
 def header_texts(wf: Any) -> tuple[str, str]:
@@ -150,18 +151,34 @@ def header_text(wf: Any, texts: tuple[str, str], *, last_task: str | None, extra
     return "{" + ",".join(members + extra + [f'"success":{_literal(wf.success)}']) + "}"
 
 
-def meta_text(workflow: BpmnWorkflow, headers: dict[str, tuple[str, str]]) -> str:
-    """The instance row's ``meta``: the top workflow's fields plus, as a list in creation order,
-    each subprocess's (restoring them in that order makes a restored case run its subprocesses in
-    the same order as the running one did, and as replay does). Fills ``headers``."""
-    def fields(wf: Any, key: str, extra: list[str]) -> str:
-        texts = headers[key] = header_texts(wf)
-        last = str(wf.last_task.id) if wf.last_task is not None else None
-        return header_text(wf, texts, last_task=last, extra=[f'"root":"{wf.task_tree.id}"', *extra])
+def _workflow_text(wf: Any, texts: tuple[str, str], members: list[str]) -> str:
+    """One workflow's dict as SpiffWorkflow's workflow converter writes it, without its tasks:
+    ``members`` are the further ``"key":value`` pairs, in sorted key order, that sort between
+    ``last_task`` and ``success``; ``typename`` comes last."""
+    data_text, correlations_text = texts
+    last = f'"{wf.last_task.id}"' if wf.last_task is not None else "null"
+    return ("{" + ",".join([f'"completed":{_literal(wf.completed)}', f'"correlations":{correlations_text}',
+                            f'"data":{data_text}', f'"last_task":{last}', *members,
+                            f'"success":{_literal(wf.success)}']) + ",")
 
+
+def meta_text(workflow: BpmnWorkflow, headers: dict[str, tuple[str, str]]) -> str:
+    """The instance row's ``meta``: ``{"subprocesses": [...], "workflow": {...}}``, the dicts
+    SpiffWorkflow's converters write for the top workflow (``BpmnWorkflowConverter``, without
+    ``tasks``, ``spec``, ``subprocess_specs`` and ``subprocesses``) and for each subprocess
+    (``BpmnSubWorkflowConverter``, without ``tasks``), the subprocesses in creation order:
+    restoring them in that order makes a restored case run its subprocesses in the same order as
+    the running one did, and as replay does. Fills ``headers`` (data and correlations texts, by
+    workflow key) for the digest."""
     subs = []
-    for key, sub in all_workflows(workflow):
+    for key, wf in all_workflows(workflow):
+        texts = headers[key] = header_texts(wf)
         if key:
-            spec = f'"spec":{_literal(sub.spec.name)}'
-            subs.append(f"[{_literal(key)},{fields(sub, key, [spec])}]")
-    return fields(workflow, "", ['"subprocesses":[' + ",".join(subs) + "]"])
+            subs.append(_workflow_text(wf, texts, [f'"parent_task_id":"{key}"', f'"root":"{wf.task_tree.id}"',
+                                                   f'"spec":{_literal(wf.spec.name)}'])
+                        + '"typename":"BpmnSubWorkflow"}')
+    events = canonical_json(REGISTRY.convert(workflow.bpmn_events))
+    top = (_workflow_text(workflow, headers[""], [f'"root":"{workflow.task_tree.id}"'])
+           + '"typename":"BpmnWorkflow"}')
+    top = '{"bpmn_events":' + events + "," + top[1:]
+    return '{"subprocesses":[' + ",".join(subs) + '],"workflow":' + top + "}"

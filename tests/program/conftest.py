@@ -3,7 +3,9 @@ per role and district), a fake clock, and ``program``, the demo's driver (``web.
 that acts as the users would.
 
 Every scenario runs twice (``roundtrip``): reusing cached cases, and restoring every case from the
-database before each command (the save/restore round trip).
+database before each command (the save/restore round trip). After every command the state oracle
+(``tests/oracle.py``) compares each case the command changed with its reload, its SpiffWorkflow
+serializer round trip and its replay.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.oracle import StateOracle
 from web.demo_driver import Program, demo_users
 from workflow.clock import FakeClock
 from workflow.engine import Engine
@@ -51,7 +54,10 @@ def program(db: Database, engine: Engine, clock: FakeClock, roundtrip: bool) -> 
         admin = Actor("admin", frozenset({"admin"}))
         files = dict(bundle_from_paths([BPMN]).files)
         engine.deploy(session, files, actor=admin, now=clock.now())
-    yield Program(db, engine, clock, users, roundtrip=roundtrip)
+    oracle = StateOracle(db, engine)
+    yield Program(db, engine, clock, users, roundtrip=roundtrip, observer=oracle)
+    if oracle.checked == 0:
+        oracle()  # a scenario made of one command still gets its case checked
 
 
 __all__ = ["Program", "make_engine"]

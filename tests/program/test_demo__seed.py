@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from tests.conftest import BPMN as TEST_BPMN
 from tests.conftest import PgSchema, postgres_url
+from tests.oracle import StateOracle
 from web.demo import BPMN, DemoResult, seed
 from web.demo_data import ROLES, SLUGS, user_specs
 from web.demo_driver import DemoFailed, Program, check_history, demo_users
@@ -58,7 +59,11 @@ def seeded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     """One demo per backend, shared by the tests that only read it."""
     db, schema = fresh_database(str(request.param), tmp_path_factory.mktemp("demo"))
     try:
-        yield Seeded(db, seed(db, clock=FakeClock(NOW)))
+        engine = Engine()
+        oracle = StateOracle(db, engine)  # every command of the demo story, checked as it runs
+        result = seed(db, clock=FakeClock(NOW), engine=engine, observer=oracle)
+        assert oracle.checked >= result.cases
+        yield Seeded(db, result)
     finally:
         db.dispose()
         if schema is not None:

@@ -45,25 +45,25 @@ def test_values_the_serializer_cannot_store_fail_the_same_way(value: dict[str, A
         stored_json(value)
 
 
-def old_header(wf: Any) -> dict[str, Any]:
-    return {"data": REGISTRY.convert(REGISTRY.clean(wf.data)), "correlations": REGISTRY.convert(wf.correlations),
-            "success": wf.success, "completed": wf.completed,
-            "last_task": str(wf.last_task.id) if wf.last_task is not None else None, "root": str(wf.task_tree.id)}
+def converted(obj: Any, *without: str) -> dict[str, Any]:
+    """What SpiffWorkflow's own converter writes for ``obj``, without the given keys."""
+    dct = REGISTRY.convert(obj)
+    return {k: v for k, v in dct.items() if k not in without}
 
 
 def check_texts(loaded: LoadedCase, bodies: dict[str, str]) -> None:
-    """``bodies``: the stored task rows (task id -> body)."""
+    """``bodies``: the stored task rows (task id -> body). Each row is the dict SpiffWorkflow's task
+    converter writes, without ``data`` (stored in data_blob) and ``delta``; the meta holds the
+    workflow converters' dicts without tasks and specs."""
     workflow = loaded.workflow
-    for key, wf in all_workflows(workflow):
+    for _key, wf in all_workflows(workflow):
         for tid, task in wf.tasks.items():
             body = bodies[str(tid)]
-            assert body == canonical_json({
-                "w": key, "p": str(task._parent) if task._parent is not None else None,
-                "c": [str(c) for c in task._children], "t": task.last_state_change, "s": task._state,
-                "spec": task.task_spec.name, "tr": task.triggered, "i": REGISTRY.convert(task.internal_data)})
+            assert body == canonical_json(converted(task, "data", "delta"))
             assert loaded.saved[tid].body_digest == hashlib.sha256(body.encode()).digest()
-    subs = [[key, {**old_header(sub), "spec": sub.spec.name}] for key, sub in all_workflows(workflow) if key]
-    assert loaded.meta == canonical_json({**old_header(workflow), "subprocesses": subs})
+    subs = [converted(sub, "tasks") for key, sub in all_workflows(workflow) if key]
+    top = converted(workflow, "tasks", "spec", "subprocess_specs", "subprocesses")
+    assert loaded.meta == canonical_json({"subprocesses": subs, "workflow": top})
     # the digest's walk filled the path cache with exactly the paths ``path_of`` finds
     state_digest(loaded)
     expected = task_paths(workflow)
@@ -107,4 +107,4 @@ def test_bodies_meta_and_paths_are_canonical(db: Database, engine: Engine, clock
         assert restored.loaded.meta == case.loaded.meta
     data = case.workflow.data
     assert (data["total"], data["labels"]) == (90, ["甲", "乙"])
-    assert json.loads(case.loaded.meta)["completed"] is True
+    assert json.loads(case.loaded.meta)["workflow"]["completed"] is True

@@ -1,0 +1,81 @@
+"""The state oracle: after every command, each case the command changed is compared in four views.
+
+* **live**: the case as the engine holds it after the command (its cache);
+* **loaded**: the same case rebuilt from the database by a second engine that has cached nothing;
+* **serializer**: the live workflow through SpiffWorkflow's own ``BpmnWorkflowSerializer``
+  (``serialize_json`` then ``deserialize_json``, specs included);
+* **replay**: the case replayed from its history up to its newest event, followed event by event.
+
+They must have the same state digest (which must also be the digest recorded in the newest event),
+the same ready tasks and the same data, internal data and state for every task
+(``workflow.consistency``). The programme's scenarios, the demo story and the randomized walks
+run with it (``Program(observer=StateOracle(...))``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from workflow.consistency import View, differences, view
+from workflow.engine import Engine
+from workflow.history import list_events
+from workflow.replay import Replayer
+from workflow.state import LoadedCase
+from workflow.store import Database, Instance
+from workflow.texts import REGISTRY
+
+
+class StateDivergence(AssertionError):
+    """Two views of a case differ."""
+
+
+@dataclass
+class StateOracle:
+    db: Database
+    engine: Engine  # the engine the commands run on
+    fresh: Engine = field(default_factory=lambda: Engine(check_state=False))
+    checked: int = 0  # case views compared, for the tests' own assertions
+    _seen: dict[int, int] = field(default_factory=dict)  # case -> events already checked
+    _replayers: dict[int, Replayer] = field(default_factory=dict)
+    _serializer: BpmnWorkflowSerializer = field(default_factory=lambda: BpmnWorkflowSerializer(REGISTRY))
+
+    def __call__(self) -> None:
+        """Check every case with events not yet checked."""
+        with self.db.read() as session:
+            rows = session.execute(select(Instance.id, Instance.event_count, Instance.process_version_id)).all()
+            for iid, count, version_id in rows:
+                if self._seen.get(iid, 0) != count:
+                    self._check(session, iid, version_id)
+                    self._seen[iid] = count
+
+    def _check(self, session: Session, iid: int, version_id: int) -> None:
+        events = list_events(session, iid)[self._seen.get(iid, 0):]
+        replayer = self._replayers.get(iid)
+        if replayer is None:
+            replayer = self._replayers[iid] = Replayer(session, self.fresh, iid, events[0])
+        for event in events:
+            step = replayer.advance(event)
+            if not step.ok:
+                raise StateDivergence(f"case {iid}: replay differs at event {step.seq} ({step.type}): {step.note}")
+        recorded = events[-1].state_digest
+        loaded = self.fresh.cases.restore(session, iid, version_id)
+        cached = self.engine.cases.peek(iid)
+        live = cached.loaded if cached is not None and cached.head.event_count == events[-1].seq else None
+        expected = view(live if live is not None else loaded)
+        if expected.digest != recorded:
+            raise StateDivergence(f"case {iid}: the live state's digest is not the one recorded in event "
+                                  f"{events[-1].seq} ({events[-1].type})")
+        others: list[tuple[str, View]] = [("loaded", view(loaded)), ("replay", view(replayer.case))]
+        source = live if live is not None else loaded
+        text = self._serializer.serialize_json(source.workflow)
+        others.append(("serializer", view(LoadedCase(self._serializer.deserialize_json(text)))))
+        for name, other in others:
+            found = differences(expected, other)
+            if found:
+                raise StateDivergence(f"case {iid} after event {events[-1].seq} ({events[-1].type}): "
+                                      f"the {name} view differs from the live one: {'; '.join(found)}")
+        self.checked += 1
