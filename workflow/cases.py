@@ -64,7 +64,7 @@ class _InstanceRow(NamedTuple):
     head_hash: str
 
 
-_INSTANCE_COLUMNS = [INSTANCE.c[name] for name in _InstanceRow._fields]
+_INSTANCE_COLUMNS = [INSTANCE.c[name] for name in _InstanceRow.__annotations__]
 _HUMAN_NAMES = tuple(c.name for c in HUMAN.columns)
 # Built once: statement construction costs more than executing a cached one.
 _LOCK_INSTANCE = select(*_INSTANCE_COLUMNS).where(INSTANCE.c.id == bindparam("iid")).with_for_update()

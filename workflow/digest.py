@@ -18,6 +18,7 @@ from uuid import UUID
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.task import Task
 
+from .adapters.spiff import child_ids
 from .paths import all_workflows, path_key, path_of
 from .state import ACTIVE, LoadedCase
 from .texts import data_to_json, header_text, header_texts, sha256, stored_json
@@ -35,7 +36,7 @@ def _record_hash(task: Task, data_hash: str, internal: str | None,
         cacheable = False  # the paths it refers to may shift; never cache
         known = paths()
         internal = _UUID_RE.sub(lambda m: "@" + known.get(m.group(0), "?"), internal)
-    text = f"{task.task_spec.name}|{task._state}|{int(task.triggered)}|{data_hash}|{internal}"
+    text = f"{task.task_spec.name}|{task.state}|{int(task.triggered)}|{data_hash}|{internal}"
     return sha256(text), cacheable
 
 
@@ -66,7 +67,7 @@ def _walk_order(workflow: BpmnWorkflow, paths: dict[UUID, str]) -> tuple[list[An
             task, path = stack.pop()
             visited.append(task)
             paths[task.id] = path
-            children = task._children
+            children = child_ids(task)
             for i in range(len(children) - 1, -1, -1):
                 child = tasks.get(children[i])
                 if child is not None:
@@ -147,11 +148,11 @@ def _line(case: LoadedCase, task: Task, paths: Callable[[], dict[str, str]]) -> 
     saved = case.saved.get(task.id)
     if saved is None:
         record, _cacheable = _record_hash(task, sha256(data_to_json(task.data)), None, paths)
-        return f"{record}:{len(task._children)}"
+        return f"{record}:{len(child_ids(task))}"
     if saved.digest_line is not None:
         return saved.digest_line
     record, cacheable = _record_hash(task, saved.data_hash, saved.internal, paths)
-    line = f"{record}:{len(task._children)}"
-    if cacheable and not task._state & ACTIVE:
+    line = f"{record}:{len(child_ids(task))}"
+    if cacheable and not task.state & ACTIVE:
         saved.digest_line = line  # the children are part of the saved body: a change replaces it
     return line

@@ -102,8 +102,7 @@ class TaskView:
         exactly the fields)."""
         if type(row) is dict:
             return cls(**row)
-        mapping = row._mapping
-        return cls(**{f: mapping[f] for f in cls.__dataclass_fields__})
+        return cls(**{f: getattr(row, f) for f in cls.__dataclass_fields__})
 
 
 @dataclass

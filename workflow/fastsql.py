@@ -25,6 +25,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ClauseElement
 
+from .adapters.sqla import bind_processors
+
 DRIVER = "shanyu.driver"  # session.info key: (dialect, DBAPI connection) of the open write transaction
 
 _Processor = Callable[[Any], Any] | None
@@ -64,7 +66,7 @@ class Prepared:
             compiled: Any = self.statement.compile(dialect=dialect)
             defaults = {name: bind.value for name, bind in compiled.binds.items()
                         if not bind.required and not name.startswith("%(")}
-            processors = dict(compiled._bind_processors)
+            processors = bind_processors(compiled)
             for name in processors:
                 bind = compiled.binds.get(name)
                 if bind is not None and isinstance(bind.type, UTCDateTime):

@@ -13,6 +13,8 @@ from SpiffWorkflow.bpmn.util.subworkflow import BpmnSubWorkflow
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.task import Task
 
+from .adapters.spiff import child_ids
+
 
 def all_workflows(workflow: BpmnWorkflow) -> Iterator[tuple[str, Any]]:
     """The top workflow (key "") and its subprocesses (key = parent task id)."""
@@ -35,7 +37,7 @@ def task_paths(workflow: BpmnWorkflow) -> dict[str, str]:
         while stack:
             task, path = stack.pop()
             paths[str(task.id)] = path
-            for i, child_id in enumerate(task._children):
+            for i, child_id in enumerate(child_ids(task)):
                 child = wf.tasks.get(child_id)
                 if child is not None:
                     stack.append((child, f"{path}/{i}"))
@@ -48,7 +50,7 @@ def path_of(task: Task) -> str:
     current = task
     while current.parent is not None:
         parent = current.parent
-        parts.append(str(parent._children.index(current.id)))
+        parts.append(str(child_ids(parent).index(current.id)))
         current = parent
     own = "/".join(["0", *reversed(parts)])
     wf = task.workflow
@@ -71,7 +73,8 @@ def find_by_path(workflow: BpmnWorkflow, path: str) -> Task | None:
         for index in indices[1:]:
             assert task is not None
             i = int(index)
-            if i >= len(task._children):
+            children = child_ids(task)
+            if i >= len(children):
                 return None
-            task = wf.tasks.get(task._children[i])
+            task = wf.tasks.get(children[i])
     return task

@@ -58,7 +58,7 @@ def task_form(task: Task) -> str | None:
 def timer_due(task: Task) -> datetime | None:
     """When a waiting timer task falls due (UTC), from the value SpiffWorkflow computed."""
     definition = task.task_spec.event_definition
-    value = task._get_internal_data("event_value")
+    value = task.internal_data.get("event_value")
     if value is None:
         return None
     if isinstance(definition, CycleTimerEventDefinition):
@@ -138,7 +138,7 @@ def sync(session: Session, case: Case, now: datetime, *, changes: Changes | None
     for task in candidates:
         tid = str(task.id)
         examined[tid] = task
-        state = task._state
+        state = task.state
         if state == TaskState.READY and task.task_spec.manual:
             ready[tid] = task
         elif state == TaskState.WAITING:
