@@ -50,7 +50,7 @@ TASK_ROW = table_of(TaskRow)
 BLOB = table_of(DataBlob)
 
 
-class _InstanceRow(NamedTuple):
+class InstanceRow(NamedTuple):
     """The instance columns a command reads under the lock (``meta`` only when the case is loaded)."""
 
     id: int
@@ -62,9 +62,10 @@ class _InstanceRow(NamedTuple):
     state_token: str
     event_count: int
     head_hash: str
+    state_digest: str
 
 
-_INSTANCE_COLUMNS = [INSTANCE.c[name] for name in _InstanceRow.__annotations__]
+_INSTANCE_COLUMNS = [INSTANCE.c[name] for name in InstanceRow.__annotations__]
 _HUMAN_NAMES = tuple(c.name for c in HUMAN.columns)
 # Built once: statement construction costs more than executing a cached one.
 _LOCK_INSTANCE = select(*_INSTANCE_COLUMNS).where(INSTANCE.c.id == bindparam("iid")).with_for_update()
@@ -74,7 +75,7 @@ _LOCK_TASK = (select(HUMAN, *[c.label("i_" + c.name) for c in _INSTANCE_COLUMNS]
 _GUARD = (INSTANCE.c.id == bindparam("iid")) & (INSTANCE.c.lock_version == bindparam("expected"))
 _SAVE_INSTANCE = update(INSTANCE).where(_GUARD).values(
     lock_version=bindparam("new_version"), state_token=bindparam("token"), updated_at=bindparam("now"),
-    event_count=bindparam("count"), head_hash=bindparam("head"))
+    event_count=bindparam("count"), head_hash=bindparam("head"), state_digest=bindparam("digest"))
 _BUMP_INSTANCE = update(INSTANCE).where(_GUARD).values(
     lock_version=bindparam("new_version"), updated_at=bindparam("now"), event_count=bindparam("count"),
     head_hash=bindparam("head"))
@@ -194,21 +195,29 @@ class CaseStore:
     def lock(self, session: Session, instance_id: int) -> Case:
         cursor = _LOCK_INSTANCE_P.execute(session, {"iid": instance_id})
         row = cursor.fetchone()
+        cursor.close()
         if row is None:
             raise NotFound(f"Case {instance_id} does not exist.", instance_id=instance_id)
-        return self._checkout(session, _InstanceRow._make(row))
+        return self._checkout(session, InstanceRow(*row))
 
-    def lock_for_task(self, session: Session, task_id: int) -> tuple[Any, Case]:
-        """The human task row and its case, both read under the case's lock in one statement (on
-        PostgreSQL ``FOR UPDATE`` re-reads both rows once a concurrent holder commits)."""
+    def lock_task_row(self, session: Session, task_id: int) -> tuple[dict[str, Any], InstanceRow]:
+        """The human task row and its case's row, both read under the case's lock in one statement
+        (on PostgreSQL ``FOR UPDATE`` re-reads both rows once a concurrent holder commits). Enough
+        for a claim or a release, which change no workflow state: the case is not loaded."""
         cursor = _LOCK_TASK_P.execute(session, {"tid": task_id})
         raw = cursor.fetchone()
+        cursor.close()
         if raw is None:
             raise NotFound(f"Task {task_id} does not exist.", task_id=task_id)
         count = len(_HUMAN_NAMES)
-        return human_row(raw[:count]), self._checkout(session, _InstanceRow._make(raw[count:]))
+        return human_row(raw[:count]), InstanceRow(*raw[count:])
 
-    def _checkout(self, session: Session, row: _InstanceRow) -> Case:
+    def lock_for_task(self, session: Session, task_id: int) -> tuple[dict[str, Any], Case]:
+        """``lock_task_row`` with the case checked out (from the cache, or loaded)."""
+        row, instance = self.lock_task_row(session, task_id)
+        return row, self._checkout(session, instance)
+
+    def _checkout(self, session: Session, row: InstanceRow) -> Case:
         with self._lock:
             cached = self._cache.pop(row.id, None)
             self._cached_tasks -= self._sizes.pop(row.id, 0)
@@ -234,7 +243,7 @@ class CaseStore:
             blobs.update(session.execute(select(DataBlob.hash, DataBlob.body).where(DataBlob.hash.in_(chunk))).all())
         return restore(spec, subprocess_specs, meta, [(r[0], r[1], r[2]) for r in task_rows], blobs, self.script_engine)
 
-    def _load(self, session: Session, row: _InstanceRow) -> Case:
+    def _load(self, session: Session, row: InstanceRow) -> Case:
         loaded = self.restore(session, row.id, row.process_version_id)
         case = Case(row.id, row.process_id, row.process_version_id, row.status, row.district, row.lock_version,
                     row.state_token, ChainHead(row.event_count, row.head_hash), loaded)
@@ -259,7 +268,7 @@ class CaseStore:
                     LoadedCase(workflow))
 
     def save(self, session: Session, case: Case, changes: Changes, *, now: datetime, head: ChainHead,
-             status: str) -> None:
+             status: str, digest: str) -> None:
         """Write what changed in the workflow, then the row fields, checked against ``lock_version``."""
         upsert_blob, upsert_row = _UPSERTS[driver_of(session)[0].name]
         if changes.blobs:
@@ -273,13 +282,12 @@ class CaseStore:
         token = os.urandom(16).hex()
         params: dict[str, Any] = {
             "iid": case.id, "expected": case.lock_version, "new_version": case.lock_version + 1, "token": token,
-            "now": now, "status": status, "count": head.event_count, "head": head.head_hash,
+            "now": now, "status": status, "count": head.event_count, "head": head.head_hash, "digest": digest,
         }
         if changes.meta is not None:
             params["meta_text"] = changes.meta
         statement = _SAVE_INSTANCE_P[changes.meta is not None, status != case.status]
-        result = statement.execute(session, params)
-        if result.rowcount != 1:
+        if statement.run(session, params) != 1:
             raise ConcurrentModification(
                 f"Case {case.id} was changed by someone else while this action ran. Nothing was saved; "
                 "reload the case and try again.", instance_id=case.id)
@@ -288,16 +296,16 @@ class CaseStore:
         case.status = status
         case.head = head
 
-    def bump(self, session: Session, case: Case, *, now: datetime, head: ChainHead) -> None:
-        """Record a change that did not touch the workflow (a claim): version and chain head only."""
-        result = _BUMP_INSTANCE_P.execute(session, {
-            "iid": case.id, "expected": case.lock_version, "new_version": case.lock_version + 1, "now": now,
-            "count": head.event_count, "head": head.head_hash})
-        if result.rowcount != 1:
-            raise ConcurrentModification(f"Case {case.id} was changed by someone else; reload and retry.",
-                                         instance_id=case.id)
-        case.lock_version += 1
-        case.head = head
+    def bump(self, session: Session, instance: InstanceRow, *, now: datetime, head: ChainHead) -> None:
+        """Record a change that did not touch the workflow (a claim): version and chain head only.
+        A cached copy of the case stays valid (its state token is unchanged); its version and
+        head are read again from the row when it is next checked out."""
+        changed = _BUMP_INSTANCE_P.run(session, {
+            "iid": instance.id, "expected": instance.lock_version, "new_version": instance.lock_version + 1,
+            "now": now, "count": head.event_count, "head": head.head_hash})
+        if changed != 1:
+            raise ConcurrentModification(f"Case {instance.id} was changed by someone else; reload and retry.",
+                                         instance_id=instance.id)
 
     def put_back(self, case: Case) -> None:
         """Return a successfully saved case to the cache; evict the least recently used cases

@@ -23,13 +23,13 @@ from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinitio
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from handlers.registry import REGISTRY, HandlerContext, HandlerRegistry
 
 from . import calendar_store, consistency, forms, inputs, projections, specs, timeshim
-from .cases import Case, CaseStore
+from .cases import Case, CaseStore, InstanceRow
 from .digest import state_digest
 from .errors import (
     InvalidData,
@@ -43,7 +43,8 @@ from .errors import (
     TaskNotReady,
     WorkflowFailed,
 )
-from .history import append_event
+from .fastsql import Prepared
+from .history import ChainHead, append_event
 from .paths import path_of
 from .projections import key_text
 from .scripting import EngineScriptEngine, StepLog
@@ -72,6 +73,9 @@ class Deployed:
 
 
 HUMAN = table_of(HumanTask)
+_CLAIM = Prepared(update(HUMAN).where(HUMAN.c.id == bindparam("tid"), HUMAN.c.claimed_by.is_(None))
+                  .values(claimed_by=bindparam("who"), claimed_at=bindparam("at")))
+_RELEASE = Prepared(update(HUMAN).where(HUMAN.c.id == bindparam("tid")).values(claimed_by=None, claimed_at=None))
 
 
 @dataclass(frozen=True)
@@ -242,7 +246,7 @@ class Engine:
         instance_id = int(session.connection().execute(insert(table_of(Instance)).values(
             process_version_id=pv.id, process_id=pv.process_id, status="running", district=district,
             started_by=actor.name, started_at=now, updated_at=now, lock_version=0, state_token="", meta="",
-            event_count=0, head_hash="").returning(table_of(Instance).c.id)).scalar_one())
+            event_count=0, head_hash="", state_digest="").returning(table_of(Instance).c.id)).scalar_one())
         workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=self.script_engine)
         case = self.cases.new_case(instance_id, pv.process_id, pv.id, district, workflow)
         with self._step(session, case, now) as log:
@@ -257,48 +261,38 @@ class Engine:
     def claim(self, session: Session, task_id: int, *, actor: Actor, now: datetime) -> TaskView:
         """Claim a ready task. Of two racing claimers exactly one wins; the other gets TaskAlreadyClaimed."""
         actor.require_writer()
-        row, case = self.cases.lock_for_task(session, task_id)
+        row, instance = self.cases.lock_task_row(session, task_id)  # a claim needs no workflow
         ht = TaskView.of(row)
-        try:
-            if ht.state != "ready":
-                raise TaskNotReady(f"Task {task_id} '{ht.name}' is {ht.state} and can no longer be claimed.")
-            if ht.claimed_by == actor.name:
-                return ht
-            if ht.claimed_by is not None:
-                raise TaskAlreadyClaimed(f"Task {task_id} '{ht.name}' was already claimed by '{ht.claimed_by}' "
-                                         f"at {ht.claimed_at:%Y-%m-%d %H:%M} UTC.", claimed_by=ht.claimed_by)
-            if not actor.may_work_on(ht.role, ht.district):
-                raise PermissionDenied(self._why_not(actor, ht))
-            won = session.connection().execute(
-                update(HUMAN).where(HUMAN.c.id == task_id, HUMAN.c.claimed_by.is_(None))
-                .values(claimed_by=actor.name, claimed_at=now)).rowcount
-            if won != 1:
-                raise TaskAlreadyClaimed(f"Task {task_id} '{ht.name}' was claimed by someone else a moment ago.")
-            self._record(session, case, now=now, actor=actor.name, event="task_claimed",
-                         payload={"task": ht.task_id, "bpmn_id": ht.bpmn_id, "human_task": ht.id})
-        finally:
-            self.cases.put_back(case)
+        if ht.state != "ready":
+            raise TaskNotReady(f"Task {task_id} '{ht.name}' is {ht.state} and can no longer be claimed.")
+        if ht.claimed_by == actor.name:
+            return ht
+        if ht.claimed_by is not None:
+            raise TaskAlreadyClaimed(f"Task {task_id} '{ht.name}' was already claimed by '{ht.claimed_by}' "
+                                     f"at {ht.claimed_at:%Y-%m-%d %H:%M} UTC.", claimed_by=ht.claimed_by)
+        if not actor.may_work_on(ht.role, ht.district):
+            raise PermissionDenied(self._why_not(actor, ht))
+        if _CLAIM.run(session, {"tid": task_id, "who": actor.name, "at": now}) != 1:
+            raise TaskAlreadyClaimed(f"Task {task_id} '{ht.name}' was claimed by someone else a moment ago.")
+        self._record(session, instance, now=now, actor=actor.name, event="task_claimed",
+                     payload={"task": ht.task_id, "bpmn_id": ht.bpmn_id, "human_task": ht.id})
         return replace(ht, claimed_by=actor.name, claimed_at=now)
 
     def release(self, session: Session, task_id: int, *, actor: Actor, now: datetime) -> TaskView:
         actor.require_writer()
-        row, case = self.cases.lock_for_task(session, task_id)
+        row, instance = self.cases.lock_task_row(session, task_id)
         ht = TaskView.of(row)
-        try:
-            if ht.state != "ready":
-                raise TaskNotReady(f"Task {task_id} '{ht.name}' is {ht.state}; there is nothing to release.")
-            if ht.claimed_by is None:
-                raise TaskNotClaimed(f"Task {task_id} '{ht.name}' is not claimed by anyone.")
-            if ht.claimed_by != actor.name and not actor.is_admin:
-                raise PermissionDenied(f"Task {task_id} is claimed by '{ht.claimed_by}'; only they or an admin "
-                                       "can release it.")
-            session.connection().execute(update(HUMAN).where(HUMAN.c.id == task_id)
-                                         .values(claimed_by=None, claimed_at=None))
-            self._record(session, case, now=now, actor=actor.name, event="task_released",
-                         payload={"task": ht.task_id, "bpmn_id": ht.bpmn_id, "human_task": ht.id,
-                                  "claimed_by": ht.claimed_by})
-        finally:
-            self.cases.put_back(case)
+        if ht.state != "ready":
+            raise TaskNotReady(f"Task {task_id} '{ht.name}' is {ht.state}; there is nothing to release.")
+        if ht.claimed_by is None:
+            raise TaskNotClaimed(f"Task {task_id} '{ht.name}' is not claimed by anyone.")
+        if ht.claimed_by != actor.name and not actor.is_admin:
+            raise PermissionDenied(f"Task {task_id} is claimed by '{ht.claimed_by}'; only they or an admin "
+                                   "can release it.")
+        _RELEASE.run(session, {"tid": task_id})
+        self._record(session, instance, now=now, actor=actor.name, event="task_released",
+                     payload={"task": ht.task_id, "bpmn_id": ht.bpmn_id, "human_task": ht.id,
+                              "claimed_by": ht.claimed_by})
         return replace(ht, claimed_by=None, claimed_at=None)
 
     def complete(self, session: Session, task_id: int, data: Mapping[str, Any] | None = None, *,
@@ -519,7 +513,7 @@ class Engine:
         head = append_event(session, case.id, case.head, type_=event, at=now, actor=actor, payload=payload,
                             state_digest=digest)
         status = "completed" if case.workflow.completed else "running"
-        self.cases.save(session, case, changes, now=now, head=head, status=status)
+        self.cases.save(session, case, changes, now=now, head=head, status=status, digest=digest)
         if self.check_state:
             self._check_reload(session, case, event)
         self._deliver_pending(session, case, now=now, outgoing=outgoing)
@@ -534,10 +528,10 @@ class Engine:
                                 f"the case that ran: {'; '.join(found)}. Nothing was saved; this is a defect of "
                                 "Shanyu, please report it with this message.", instance_id=case.id)
 
-    def _record(self, session: Session, case: Case, *, now: datetime, actor: str, event: str,
+    def _record(self, session: Session, instance: InstanceRow, *, now: datetime, actor: str, event: str,
                 payload: dict[str, Any]) -> None:
-        """An event that changes no workflow state (claim, release): the digest stays the same."""
-        digest = state_digest(case.loaded)
-        head = append_event(session, case.id, case.head, type_=event, at=now, actor=actor, payload=payload,
-                            state_digest=digest)
-        self.cases.bump(session, case, now=now, head=head)
+        """An event that changes no workflow state (claim, release): it records the digest of the
+        newest event again, kept on the instance row, so the case need not be loaded."""
+        head = append_event(session, instance.id, ChainHead(instance.event_count, instance.head_hash), type_=event,
+                            at=now, actor=actor, payload=payload, state_digest=instance.state_digest)
+        self.cases.bump(session, instance, now=now, head=head)

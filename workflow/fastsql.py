@@ -100,6 +100,14 @@ class Prepared:
         cursor.execute(compiled.sql, self._params(compiled, params))
         return cursor
 
+    def run(self, session: Session, params: Mapping[str, Any]) -> int:
+        """Run once, close the cursor; returns the number of rows the statement changed."""
+        cursor = self.execute(session, params)
+        try:
+            return int(cursor.rowcount)
+        finally:
+            cursor.close()
+
     def executemany(self, session: Session, rows: Iterable[Mapping[str, Any]]) -> None:
         dialect, driver = driver_of(session)
         compiled = self._for(dialect)

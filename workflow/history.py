@@ -51,7 +51,7 @@ def append_event(session: Session, instance_id: int, head: ChainHead, *, type_: 
     payload_text = canonical_json(payload)
     at_text = iso(at)
     digest = event_hash(instance_id, seq, type_, at_text, actor, payload_text, state_digest, prev)
-    _INSERT_EVENT.execute(session, {
+    _INSERT_EVENT.run(session, {
         "instance_id": instance_id, "seq": seq, "type": type_, "at": at_text, "actor": actor,
         "payload": payload_text, "state_digest": state_digest, "prev_hash": prev, "hash": digest,
     })

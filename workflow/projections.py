@@ -160,7 +160,7 @@ def _sync_human(session: Session, case: Case, now: datetime, ready: dict[str, Ta
         hid = case.open_human.pop(tid)
         task = examined.get(tid) or case.workflow.get_task_from_id(_uuid(tid))
         done = task is not None and task.state == TaskState.COMPLETED
-        _CLOSE_HUMAN_P.execute(session, {"hid": hid, "state": "completed" if done else "cancelled", "at": now,
+        _CLOSE_HUMAN_P.run(session, {"hid": hid, "state": "completed" if done else "cancelled", "at": now,
                                          "by": completed_by if done else None})
     for tid, task in ready.items():
         if tid in case.open_human or task is None:
@@ -171,6 +171,7 @@ def _sync_human(session: Session, case: Case, now: datetime, ready: dict[str, Ta
             "bpmn_id": task.task_spec.bpmn_id, "name": task_name(task), "lane": lane, "district": case.district,
             "form": task_form(task), "due_at": task_due(task), "created_at": now})
         case.open_human[tid] = int(cursor.fetchone()[0])
+        cursor.close()
 
 
 def _sync_timers(session: Session, case: Case, now: datetime,

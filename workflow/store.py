@@ -123,6 +123,8 @@ class Instance(Base):
     meta: Mapped[str] = mapped_column(Text)  # JSON: workflow-level fields, see workflow.state
     event_count: Mapped[int] = mapped_column(Integer, default=0)
     head_hash: Mapped[str] = mapped_column(String(64), default="")
+    # the state digest recorded by the newest event: what a claim or a release records again
+    state_digest: Mapped[str] = mapped_column(String(64), default="")
 
 
 class TaskRow(Base):

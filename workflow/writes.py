@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
+from .adapters.sqla import connection_on
 from .fastsql import DRIVER
 
 
@@ -37,7 +38,7 @@ class WriteSession(Session):
 
     def get_bind(self, *args: Any, **kwargs: Any) -> Connection:
         if self.joined is None:
-            conn = Connection(self._write_engine, self._dbapi_connection)
+            conn = connection_on(self._write_engine, self._dbapi_connection)
             conn.begin()  # the driver is already inside the transaction; this only tells SQLAlchemy
             self.joined = conn
         return self.joined

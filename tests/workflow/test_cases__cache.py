@@ -36,11 +36,15 @@ def test_the_task_budget_evicts_least_recently_used_cases(db: Database, clock: F
     assert list(engine.cases._cache) == ids[2:]  # three fit; the two oldest went
     assert engine.cases.cached() == (3, 3 * per_case)
 
-    # using an older case again loads it (it was evicted) and makes it the most recent
+    # a claim changes no workflow state and loads nothing
     with db.read() as session:
         ht = session.execute(select(HumanTask).where(HumanTask.instance_id == ids[0])).scalar_one()
     with db.write() as session:
         engine.claim(session, ht.id, actor=users["huangpu"], now=clock.now())
+    assert list(engine.cases._cache) == ids[2:]
+    # completing a task of an older case loads it (it was evicted) and makes it the most recent
+    with db.write() as session:
+        engine.complete(session, ht.id, {}, actor=users["huangpu"], now=clock.now())
     assert list(engine.cases._cache) == [ids[3], ids[4], ids[0]]
     assert engine.cases.cached()[1] == 3 * per_case
 
