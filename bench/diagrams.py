@@ -27,3 +27,26 @@ def sequential_user_tasks(n: int, process_id: str | None = None) -> str:
         f'<bpmn:laneSet id="LaneSet_1"><bpmn:lane id="Lane_1" name="bench">{lane}</bpmn:lane></bpmn:laneSet>'
         + "".join(nodes) + "".join(flows) + "</bpmn:process></bpmn:definitions>"
     )
+
+
+def parallel_user_tasks(n: int, process_id: str | None = None) -> str:
+    """One user task run as N parallel instances (a multi-instance task of cardinality N)."""
+    pid = process_id or f"bench_par_{n}"
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
+        f'id="Definitions_{pid}" targetNamespace="http://bpmn.io/schema/bpmn">'
+        f'<bpmn:process id="{pid}" name="并行基准{n}" isExecutable="true">'
+        '<bpmn:laneSet id="LaneSet_1"><bpmn:lane id="Lane_1" name="bench">'
+        "<bpmn:flowNodeRef>StartEvent_1</bpmn:flowNodeRef><bpmn:flowNodeRef>T</bpmn:flowNodeRef>"
+        "<bpmn:flowNodeRef>EndEvent_1</bpmn:flowNodeRef></bpmn:lane></bpmn:laneSet>"
+        '<bpmn:startEvent id="StartEvent_1"><bpmn:outgoing>F0</bpmn:outgoing></bpmn:startEvent>'
+        '<bpmn:userTask id="T" name="并行任务"><bpmn:incoming>F0</bpmn:incoming><bpmn:outgoing>F1</bpmn:outgoing>'
+        '<bpmn:multiInstanceLoopCharacteristics isSequential="false">'
+        f"<bpmn:loopCardinality>{n}</bpmn:loopCardinality></bpmn:multiInstanceLoopCharacteristics>"
+        "</bpmn:userTask>"
+        '<bpmn:endEvent id="EndEvent_1"><bpmn:incoming>F1</bpmn:incoming></bpmn:endEvent>'
+        '<bpmn:sequenceFlow id="F0" sourceRef="StartEvent_1" targetRef="T" />'
+        '<bpmn:sequenceFlow id="F1" sourceRef="T" targetRef="EndEvent_1" />'
+        "</bpmn:process></bpmn:definitions>"
+    )
