@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -276,7 +276,7 @@ class Engine:
             raise TaskAlreadyClaimed(f"Task {task_id} '{ht.name}' was claimed by someone else a moment ago.")
         self._record(session, instance, now=now, actor=actor.name, event="task_claimed",
                      payload={"task": ht.task_id, "bpmn_id": ht.bpmn_id, "human_task": ht.id})
-        return replace(ht, claimed_by=actor.name, claimed_at=now)
+        return TaskView(**{**row, "claimed_by": actor.name, "claimed_at": now})
 
     def release(self, session: Session, task_id: int, *, actor: Actor, now: datetime) -> TaskView:
         actor.require_writer()
@@ -293,7 +293,7 @@ class Engine:
         self._record(session, instance, now=now, actor=actor.name, event="task_released",
                      payload={"task": ht.task_id, "bpmn_id": ht.bpmn_id, "human_task": ht.id,
                               "claimed_by": ht.claimed_by})
-        return replace(ht, claimed_by=None, claimed_at=None)
+        return TaskView(**{**row, "claimed_by": None, "claimed_at": None})
 
     def complete(self, session: Session, task_id: int, data: Mapping[str, Any] | None = None, *,
                  actor: Actor, now: datetime) -> TaskView:
