@@ -99,6 +99,17 @@ _SAVE_INSTANCE_P = {
         **({"meta": bindparam("meta_text")} if meta else {}), **({"status": bindparam("status")} if status else {})))
     for meta in (False, True) for status in (False, True)}
 _BUMP_INSTANCE_P = Prepared(_BUMP_INSTANCE)
+# loading a case: its meta, its task rows with their data, and its open projections
+_IID: Any = bindparam("iid")
+_LOAD_META = Prepared(select(INSTANCE.c.meta).where(INSTANCE.c.id == _IID))
+_LOAD_ROWS = Prepared(select(TASK_ROW.c.task_id, TASK_ROW.c.body, TASK_ROW.c.data_hash, BLOB.c.body)
+                      .join(BLOB, BLOB.c.hash == TASK_ROW.c.data_hash).where(TASK_ROW.c.instance_id == _IID))
+_LOAD_HUMAN = Prepared(select(HUMAN.c.id, HUMAN.c.task_id).where(HUMAN.c.instance_id == _IID, HUMAN.c.state == "ready"))
+_TIMER, _WAIT = table_of(Timer), table_of(MessageSubscription)
+_LOAD_TIMERS = Prepared(select(_TIMER.c.id, _TIMER.c.task_id, _TIMER.c.due_at)
+                        .where(_TIMER.c.instance_id == _IID, _TIMER.c.state == "waiting"))
+_LOAD_WAITS = Prepared(select(_WAIT.c.id, _WAIT.c.task_id, _WAIT.c.message_name, _WAIT.c["keys"])
+                       .where(_WAIT.c.instance_id == _IID))
 _HUMAN_TIMES = ("due_at", "claimed_at", "created_at", "completed_at")
 
 
@@ -231,34 +242,22 @@ class CaseStore:
     def restore(self, session: Session, instance_id: int, version_id: int) -> LoadedCase:
         """The case's workflow rebuilt from its stored rows, never from the cache."""
         spec, subprocess_specs = self.specs_for(session, version_id)
-        meta = session.execute(select(INSTANCE.c.meta).where(INSTANCE.c.id == instance_id)).scalar_one()
-        task_rows = session.execute(
-            select(TaskRow.task_id, TaskRow.body, TaskRow.data_hash).where(TaskRow.instance_id == instance_id)
-        ).all()
-        hashes = {r[2] for r in task_rows}
-        blobs: dict[str, str] = {}
-        hash_list = list(hashes)
-        for start in range(0, len(hash_list), 500):
-            chunk = hash_list[start:start + 500]
-            blobs.update(session.execute(select(DataBlob.hash, DataBlob.body).where(DataBlob.hash.in_(chunk))).all())
-        return restore(spec, subprocess_specs, meta, [(r[0], r[1], r[2]) for r in task_rows], blobs, self.script_engine)
+        [(meta,)] = _LOAD_META.fetchall(session, {"iid": instance_id})
+        rows = _LOAD_ROWS.fetchall(session, {"iid": instance_id})
+        blobs = {data_hash: data for _tid, _body, data_hash, data in rows}
+        return restore(spec, subprocess_specs, meta, [(tid, body, data_hash) for tid, body, data_hash, _data in rows],
+                       blobs, self.script_engine)
 
     def _load(self, session: Session, row: InstanceRow) -> Case:
         loaded = self.restore(session, row.id, row.process_version_id)
         case = Case(row.id, row.process_id, row.process_version_id, row.status, row.district, row.lock_version,
                     row.state_token, ChainHead(row.event_count, row.head_hash), loaded)
-        for hid, tid in session.execute(
-            select(HumanTask.id, HumanTask.task_id).where(HumanTask.instance_id == row.id, HumanTask.state == "ready")
-        ):
+        params = {"iid": row.id}
+        for hid, tid in _LOAD_HUMAN.fetchall(session, params):
             case.open_human[tid] = hid
-        for tmid, tid, due in session.execute(
-            select(Timer.id, Timer.task_id, Timer.due_at).where(Timer.instance_id == row.id, Timer.state == "waiting")
-        ):
-            case.open_timers[tid] = (tmid, due)
-        for sid, tid, name, keys in session.execute(
-            select(MessageSubscription.id, MessageSubscription.task_id, MessageSubscription.message_name,
-                   MessageSubscription.keys).where(MessageSubscription.instance_id == row.id)
-        ):
+        for tmid, tid, due in _LOAD_TIMERS.fetchall(session, params):
+            case.open_timers[tid] = (tmid, as_utc(due) or due)
+        for sid, tid, name, keys in _LOAD_WAITS.fetchall(session, params):
             case.open_subs[tid] = (sid, name, keys)
         return case
 

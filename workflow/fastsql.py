@@ -100,6 +100,15 @@ class Prepared:
         cursor.execute(compiled.sql, self._params(compiled, params))
         return cursor
 
+    def fetchall(self, session: Session, params: Mapping[str, Any]) -> list[Any]:
+        """Run once, close the cursor; returns every row (raw: time columns need ``as_utc``)."""
+        cursor = self.execute(session, params)
+        try:
+            rows: list[Any] = cursor.fetchall()
+            return rows
+        finally:
+            cursor.close()
+
     def run(self, session: Session, params: Mapping[str, Any]) -> int:
         """Run once, close the cursor; returns the number of rows the statement changed."""
         cursor = self.execute(session, params)
