@@ -11,19 +11,17 @@ differences are described so that a failure says where the views part.
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from SpiffWorkflow.util.task import TaskState
 
-from .digest import state_digest
+from .digest import UUID_RE, state_digest
 from .paths import all_workflows, task_paths
 from .state import LoadedCase
 from .texts import stored_json
 
 CHECK_STATE_ENV = "SHANYU_CHECK_STATE"
-_UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def check_state_enabled(explicit: bool | None = None) -> bool:
@@ -51,7 +49,7 @@ def view(case: LoadedCase) -> View:
     paths = task_paths(workflow)
 
     def by_path(text: str) -> str:
-        return _UUID_RE.sub(lambda m: "@" + paths.get(m.group(0), "?"), text)
+        return UUID_RE.sub(lambda m: "@" + paths.get(m.group(0), "?"), text)
 
     tasks: dict[str, tuple[str, str, str, str]] = {}
     workflows: dict[str, tuple[str, bool, bool, str | None]] = {}

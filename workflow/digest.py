@@ -23,7 +23,7 @@ from .paths import all_workflows, path_key, path_of
 from .state import ACTIVE, LoadedCase
 from .texts import data_to_json, header_text, header_texts, sha256, stored_json
 
-_UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def _record_hash(task: Task, data_hash: str, internal: str | None,
@@ -32,10 +32,10 @@ def _record_hash(task: Task, data_hash: str, internal: str | None,
     if internal is None:
         internal = stored_json(task.internal_data)
     cacheable = True
-    if _UUID_RE.search(internal):
+    if UUID_RE.search(internal):
         cacheable = False  # the paths it refers to may shift; never cache
         known = paths()
-        internal = _UUID_RE.sub(lambda m: "@" + known.get(m.group(0), "?"), internal)
+        internal = UUID_RE.sub(lambda m: "@" + known.get(m.group(0), "?"), internal)
     text = f"{task.task_spec.name}|{task.state}|{int(task.triggered)}|{data_hash}|{internal}"
     return sha256(text), cacheable
 
