@@ -1,17 +1,19 @@
 """A case's workflow state: stored as one row per task and written by difference.
 
-Layout. The SpiffWorkflow serializer writes a whole workflow (spec included) as one document; a
-step would then cost a full re-serialization. We keep the spec out (it is pinned by the process
-version) and store one ``task_row`` per task: a small JSON ``body`` (parent, children, state, spec
-name, internal data, ...) and a ``data_hash`` pointing to the task's data in the content-addressed
-``data_blob`` table. Workflow-level fields (data, correlations, subprocess headers) live in the
-instance row's ``meta``. After a step, only rows whose task changed are written (texts:
-``workflow.texts``; the digest of the state: ``workflow.digest``).
+Layout. SpiffWorkflow's serializer writes a whole workflow (spec included) as one document; a step
+would then cost a full re-serialization. We keep the spec out (it is pinned by the process version)
+and store the same dicts its converters write, split: one ``task_row`` per task holding the task
+converter's dict without its data, which lives in the content-addressed ``data_blob`` table
+(``data_hash``), and the workflow and subprocess converters' dicts, without their tasks, in the
+instance row's ``meta`` (texts: ``workflow.texts``; the digest of the state: ``workflow.digest``).
+A case is rebuilt through the converters (``restore``). After a step, only rows whose task changed
+are written.
 
 Change detection. A finished task (completed, cancelled, error) is treated as immutable once its
 row is written; its fingerprint (state, last state change, children) tells whether it changed
 again. Tasks that are still active (waiting, ready, started) are re-serialized every step and
-compared with what was written, which is cheap because they are few.
+compared with what was written, which is cheap because they are few. ``SHANYU_CHECK_STATE`` and the
+tests' state oracle check that this never misses a change (``workflow.consistency``).
 """
 
 from __future__ import annotations
