@@ -28,7 +28,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
-from .adapters.spiff import child_ids, restore_workflow
+from .adapters.spiff import REGISTRY, child_ids, restore_workflow
 from .paths import all_workflows, path_of
 from .texts import data_to_json, header_texts, meta_text, sha256, stored_json, task_body
 
@@ -151,6 +151,20 @@ def collect_changes(case: LoadedCase) -> Changes:
     return changes
 
 
+def tree_order(tasks: dict[str, dict[str, Any]], root: str) -> list[str]:
+    """The ids of one workflow's task dicts, parents first, depth first from ``root``."""
+    order: list[str] = []
+    stack = [root]
+    while stack:
+        tid = stack.pop()
+        task = tasks.get(tid)
+        if task is None:
+            raise ValueError(f"stored task {tid} is missing")
+        order.append(tid)
+        stack.extend(reversed(task["children"]))
+    return order
+
+
 def restore(spec: Any, subprocess_specs: dict[str, Any], meta_text: str,
             rows: list[tuple[str, str, str]], blobs: dict[str, str], script_engine: Any) -> LoadedCase:
     """Rebuild a workflow from its stored rows, (task id, body, data hash), and data blobs,
@@ -173,16 +187,8 @@ def restore(spec: Any, subprocess_specs: dict[str, Any], meta_text: str,
 
     def tasks_of(root: str) -> dict[str, Any]:
         """The task dicts of one workflow in tree order, each with its data."""
-        found: dict[str, Any] = {}
-        stack = [root]
-        while stack:
-            tid = stack.pop()
-            body = bodies.get(tid)
-            if body is None:
-                raise ValueError(f"stored task {tid} is missing")
-            used.add(tid)
-            found[tid] = {**body, "data": json.loads(blobs[texts[tid][1]])}
-            stack.extend(reversed(body["children"]))
+        found = {tid: {**bodies[tid], "data": json.loads(blobs[texts[tid][1]])} for tid in tree_order(bodies, root)}
+        used.update(found)
         return found
 
     top = dict(meta["workflow"])
@@ -200,3 +206,25 @@ def restore(spec: Any, subprocess_specs: dict[str, Any], meta_text: str,
             data_hash = case.stored_blobs.setdefault(data_hash, data_hash)
             case.saved[tid] = SavedTask(_fingerprint(task), hashlib.sha256(body_text.encode()).digest(), data_hash, None)
     return case
+
+
+def spiff_document(spec: Any, subprocess_specs: dict[str, Any], meta_text: str,
+                   rows: list[tuple[str, str, str]], blobs: dict[str, str]) -> dict[str, Any]:
+    """A stored case as the one document SpiffWorkflow's serializer writes for the whole workflow
+    (``BpmnWorkflowSerializer.to_dict``, specs included): what ``restore`` reads, reassembled, which
+    the serializer's own ``from_dict`` (or ``deserialize_json``, with ``serializer_version``) takes."""
+    meta = json.loads(meta_text)
+    tasks: dict[str, dict[str, Any]] = {}
+    for tid, body_text, data_hash in rows:
+        tasks[tid] = {**json.loads(body_text), "data": json.loads(blobs[data_hash])}
+
+    def tree(root: str) -> dict[str, Any]:
+        return {tid: tasks[tid] for tid in tree_order(tasks, root)}
+
+    return {
+        **meta["workflow"],
+        "tasks": tree(meta["workflow"]["root"]),
+        "subprocesses": {h["parent_task_id"]: {**h, "tasks": tree(h["root"])} for h in meta["subprocesses"]},
+        "spec": REGISTRY.convert(spec),
+        "subprocess_specs": {name: REGISTRY.convert(sub) for name, sub in subprocess_specs.items()},
+    }
