@@ -24,7 +24,7 @@ from workflow.errors import DatabaseNotReady, InvalidData, ShanyuError
 from workflow.inbox import claimable_tasks
 from workflow.specs import SUFFIXES
 from workflow.store import Database, HumanTask
-from workflow.users import Actor, add_user, load_actor, map_lane
+from workflow.users import Actor, add_user, check_user, load_actor, map_lane
 
 CLI_ACTOR = Actor("cli", frozenset({"admin"}))
 
@@ -242,6 +242,7 @@ def cmd_user_add(ctx: Context) -> None:
     if ctx.args.password_stdin:
         password = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else getpass.getpass("Password: ")
     with ctx.db.write() as session:
+        check_user(session, ctx.args.role, ctx.args.district)
         actor = add_user(session, ctx.args.name, ctx.args.role, district=ctx.args.district, password=password,
                          now=ctx.clock.now())
     ctx.out({"name": actor.name, "roles": sorted(actor.roles), "district": actor.district},
@@ -283,7 +284,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="shanyu", description="Shanyu (善育) workflow system", parents=[top])
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("init", parents=[common], help="create or upgrade the database").set_defaults(fn=cmd_init, needs_schema=False)
-    p = sub.add_parser("deploy", parents=[common, as_user], help="deploy BPMN/DMN files or folders")
+    p = sub.add_parser("deploy", parents=[common, needs_user],
+                       help="deploy BPMN/DMN files or folders (as a 流程管理员 or admin)")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.set_defaults(fn=cmd_deploy)
     p = sub.add_parser("start", parents=[common, needs_user], help="start a case")
@@ -300,7 +302,7 @@ def build_parser() -> argparse.ArgumentParser:
         if verb == "complete":
             p.add_argument("--data", help="task data, a JSON object ('-' reads stdin)")
         p.set_defaults(fn=lambda ctx, v=verb: _task_command(ctx, v))
-    p = sub.add_parser("message", parents=[common, as_user], help="deliver a message to waiting cases")
+    p = sub.add_parser("message", parents=[common, needs_user], help="deliver a message to waiting cases")
     p.add_argument("name")
     p.add_argument("--key", action="append", metavar="K=V", help="correlation key (repeatable)")
     p.add_argument("--data", help="message data, a JSON object")
@@ -321,8 +323,9 @@ def build_parser() -> argparse.ArgumentParser:
     user = sub.add_parser("user", help="manage users").add_subparsers(dest="user_command", required=True)
     p = user.add_parser("add", parents=[common], help="create or update a user")
     p.add_argument("name")
-    p.add_argument("--role", action="append", required=True, help="role (repeatable); a lane name or admin/auditor")
-    p.add_argument("--district", help="district code for district staff (e.g. 310101)")
+    p.add_argument("--role", action="append", required=True,
+                   help="role (repeatable): a lane name of a deployed process, 流程管理员, admin or auditor")
+    p.add_argument("--district", help="district code for district staff (one of Shanghai's 16, e.g. 310101)")
     p.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     p.set_defaults(fn=cmd_user_add)
     lane = sub.add_parser("lane", help="map lanes to roles").add_subparsers(dest="lane_command", required=True)

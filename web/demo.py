@@ -3,8 +3,8 @@ marked ``demo_data``), one user per role and district, the first cycle's whole h
 years after it, and a second cycle open now with work in every role's inbox.
 
 Contract
-    ``seed(db, clock=...)`` deploys ``bpmn/`` (an unchanged redeploy stores nothing), creates the
-    missing demo users, plays the history if it is not there yet, and opens the live cycle (or
+    ``seed(db, clock=...)`` creates the missing demo users, deploys ``bpmn/`` as ``owner`` (the
+    process owner; an unchanged redeploy stores nothing), plays the history if it is not there yet, and opens the live cycle (or
     finishes opening it). It returns a ``DemoResult``; ``already_seeded`` is true when it found
     everything in place and changed nothing, so running it twice duplicates nothing. A database
     holding cases the demo did not create is refused (``DemoFailed``): the demo is for a fresh one.
@@ -46,7 +46,6 @@ from workflow.engine import Engine
 from workflow.registers import titles
 from workflow.specs import bundle_from_paths
 from workflow.store import Database, HistoryEvent, HumanTask, Instance
-from workflow.users import Actor
 
 if TYPE_CHECKING:
     from web.cli import Context as CliContext
@@ -54,7 +53,7 @@ if TYPE_CHECKING:
 BPMN = Path(__file__).resolve().parents[1] / "bpmn"
 HISTORY_END = "2026-03-02T10:00:00"  # Shanghai time of the history's last step
 FIRST_CYCLE_ID = FirstCycle.KEY["cycle_id"]
-DEPLOYER = Actor("demo", frozenset({"admin"}))
+DEPLOYER = "owner:"  # the demo user who deploys bpmn/ (流程管理员, the process owner)
 
 
 @dataclass
@@ -117,11 +116,11 @@ def seed(
         state = history_state(session)
     result = DemoResult()
     with db.write() as session:
+        users, result.users_created = demo_users(session, now=now, password=password)
         files = dict(bundle_from_paths([bpmn]).files)
         result.deployed = [
-            d.process_id for d in engine.deploy(session, files, actor=DEPLOYER, now=now) if d.created
+            d.process_id for d in engine.deploy(session, files, actor=users[DEPLOYER], now=now) if d.created
         ]
-        users, result.users_created = demo_users(session, now=now, password=password)
     if state == "missing":
         play_history(Program(db, engine, FakeClock(FirstCycle.START + "+08:00"), users, observer=observer))
         result.history = "seeded"

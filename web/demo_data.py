@@ -12,25 +12,31 @@ from __future__ import annotations
 
 from typing import Any
 
+from workflow.districts import DISTRICTS as SHANGHAI
+from workflow.users import PROCESS_OWNER
+
+# code -> (population (fictional), childcare places for under-3s (fictional)); the codes and names
+# are Shanghai's (workflow.districts)
+FIGURES: dict[str, tuple[int, int]] = {
+    "310101": (660_000, 3_150),
+    "310104": (1_110_000, 5_400),
+    "310105": (690_000, 3_200),
+    "310106": (970_000, 4_500),
+    "310107": (1_240_000, 5_200),
+    "310109": (760_000, 3_300),
+    "310110": (1_240_000, 5_600),
+    "310112": (2_650_000, 11_800),
+    "310113": (2_230_000, 8_900),
+    "310114": (1_830_000, 8_300),
+    "310115": (5_680_000, 26_500),
+    "310116": (820_000, 3_100),
+    "310117": (1_910_000, 8_700),
+    "310118": (1_270_000, 5_100),
+    "310120": (1_140_000, 4_400),
+    "310151": (640_000, 2_300),
+}
 # code, name, population (fictional), childcare places for under-3s (fictional)
-DISTRICTS: list[tuple[str, str, int, int]] = [
-    ("310101", "黄浦区", 660_000, 3_150),
-    ("310104", "徐汇区", 1_110_000, 5_400),
-    ("310105", "长宁区", 690_000, 3_200),
-    ("310106", "静安区", 970_000, 4_500),
-    ("310107", "普陀区", 1_240_000, 5_200),
-    ("310109", "虹口区", 760_000, 3_300),
-    ("310110", "杨浦区", 1_240_000, 5_600),
-    ("310112", "闵行区", 2_650_000, 11_800),
-    ("310113", "宝山区", 2_230_000, 8_900),
-    ("310114", "嘉定区", 1_830_000, 8_300),
-    ("310115", "浦东新区", 5_680_000, 26_500),
-    ("310116", "金山区", 820_000, 3_100),
-    ("310117", "松江区", 1_910_000, 8_700),
-    ("310118", "青浦区", 1_270_000, 5_100),
-    ("310120", "奉贤区", 1_140_000, 4_400),
-    ("310151", "崇明区", 640_000, 2_300),
-]
+DISTRICTS: list[tuple[str, str, int, int]] = [(code, name, *FIGURES[code]) for code, name in SHANGHAI.items()]
 NAMES = {code: name for code, name, _p, _c in DISTRICTS}
 # the first part of each demo user's name (huangpu-dept, huangpu-leader, ...)
 SLUGS = {
@@ -77,6 +83,7 @@ def user_specs() -> list[tuple[str, str, list[str], str | None, str]]:
         )
     specs += [
         ("city:", "city", [ROLES["city"]], None, "市有关部门（演示）"),
+        ("owner:", "owner", [PROCESS_OWNER], None, "流程管理员（演示）"),
         ("approver:", "approver", [ROLES["approver"]], None, "市级审批（演示）"),
         ("audit:", "expert", [ROLES["audit"]], None, "审核专家组（演示）"),
         ("admin:", "admin", ["admin"], None, "系统管理员（演示）"),

@@ -23,7 +23,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinitio
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from handlers.registry import REGISTRY, HandlerContext, HandlerRegistry
@@ -49,9 +49,18 @@ from .paths import path_of
 from .projections import key_text
 from .scripting import EngineScriptEngine, StepLog
 from .state import collect_changes
-from .store import Bundle, HumanTask, Instance, MessageSubscription, PendingMessage, ProcessVersion, table_of
+from .store import (
+    Bundle,
+    HumanTask,
+    Instance,
+    LaneRole,
+    MessageSubscription,
+    PendingMessage,
+    ProcessVersion,
+    table_of,
+)
 from .texts import TAG, canonical_json, refuse_tag_keys
-from .users import Actor
+from .users import PROCESS_OWNER, Actor
 
 MAX_DATA_BYTES = 1_000_000
 MAX_DELIVERIES = 1_000
@@ -164,10 +173,22 @@ class Engine:
 
     # -- deploy --------------------------------------------------------------------------------
     def deploy(self, session: Session, files: Mapping[str, bytes | str], *, actor: Actor, now: datetime) -> list[Deployed]:
-        """Parse and validate a bundle; store a new version of every process whose content changed."""
+        """Parse and validate a bundle; store a new version of every process whose content changed.
+        Only the process owner (``流程管理员``) and admins deploy. Deploys are serialised, so that
+        concurrent deploys of one process get consecutive versions."""
         actor.require_writer()
+        if not (actor.is_admin or PROCESS_OWNER in actor.roles):
+            raise PermissionDenied(f"The {actor.describe()} may not deploy processes: deploying needs the role "
+                                   f"{PROCESS_OWNER} (process owner) or admin. Ask an administrator to deploy, "
+                                   f"or to give you that role (`shanyu user add {actor.name} --role {PROCESS_OWNER}`).")
         bundle = specs.bundle_from_files(files)
         parsed = specs.parse_bundle(bundle)
+        if session.get_bind().dialect.name == "postgresql":
+            # SQLite's write transaction (BEGIN IMMEDIATE) serialises deploys already; on PostgreSQL
+            # two deploys would both read the same latest version and the second would fail on the
+            # unique (process_id, version). Held until the transaction ends; READ COMMITTED lets the
+            # statements after it see the deploy that held it before.
+            session.execute(text("SELECT pg_advisory_xact_lock(hashtext('shanyu.deploy:' || current_schema()))"))
         if session.get(Bundle, bundle.content_hash) is None:
             session.add(Bundle(content_hash=bundle.content_hash, files=canonical_json([list(f) for f in bundle.files]),
                                created_at=now))
@@ -203,13 +224,12 @@ class Engine:
     # -- start ---------------------------------------------------------------------------------
     def start(self, session: Session, process_id: str, data: Mapping[str, Any] | None = None, *,
               actor: Actor, now: datetime, version: int | None = None) -> int:
-        """Start a case of the latest (or the given) version; returns the instance id."""
+        """Start a case of the latest (or the given) version; returns the instance id.
+
+        Who may start is checked before the data is looked at: the roles of the lane(s) holding the
+        process's plain start event(s), or admin; a process without one (a message-started one)
+        only admin. A district user starts only cases of its own district."""
         actor.require_writer()
-        data = dict(check_data({} if data is None else data, what="Start data"))
-        district = data.get("district")
-        if district is not None and not actor.may_act_in(str(district)):
-            raise PermissionDenied(f"User '{actor.name}' belongs to district {actor.district} and cannot start "
-                                   f"a case for district {district}.")
         pv = self.latest_version(session, process_id)
         if version is not None and version != pv.version:
             found = session.execute(select(ProcessVersion).where(
@@ -217,12 +237,49 @@ class Engine:
             if found is None:
                 raise NotFound(f"Process '{process_id}' has no version {version} (latest: {pv.version}).")
             pv = found
+        self._check_may_start(session, pv, actor)
+        data = dict(check_data({} if data is None else data, what="Start data"))
+        district = data.get("district")
+        if not actor.may_act_in(None if district is None else str(district)):
+            if district is None:
+                raise PermissionDenied(f"The {actor.describe()} cannot start a municipal case (one without a "
+                                       f"district) of '{pv.process_id}': give \"district\": \"{actor.district}\" "
+                                       "in the start data, or ask municipal staff to start it.")
+            raise PermissionDenied(f"The {actor.describe()} cannot start a case of '{pv.process_id}' for "
+                                   f"district {district}: district staff start cases of their own district only.")
         self._check_start_forms(session, pv, data)
         outgoing: list[_Outgoing] = []
         case = self._create(session, pv, None if district is None else str(district), data, actor=actor, now=now,
                             outgoing=outgoing)
         self._route(session, outgoing, now=now)
         return case.id
+
+    def starter_roles(self, session: Session, pv: ProcessVersion) -> set[str]:
+        """The roles that may start ``pv`` with ``start``: those of the lanes holding its plain
+        (none-event) start events, each lane mapped by ``lane_role`` as the inbox maps it."""
+        spec, _subprocess_specs = self.cases.specs_for(session, pv.id)
+        lanes = {lane for start_event in spec.start.outputs
+                 if isinstance(getattr(start_event, "event_definition", None), NoneEventDefinition | type(None))
+                 and (lane := getattr(start_event, "lane", None))}
+        if not lanes:
+            return set()
+        mapped = {lane: role for lane, role in session.execute(
+            select(LaneRole.lane, LaneRole.role).where(LaneRole.lane.in_(sorted(lanes))))}
+        return {mapped.get(lane, lane) for lane in lanes}
+
+    def _check_may_start(self, session: Session, pv: ProcessVersion, actor: Actor) -> None:
+        if actor.is_admin:
+            return
+        roles = self.starter_roles(session, pv)
+        if roles & actor.roles:
+            return
+        name = f"'{pv.process_id}' ({pv.name})" if pv.name and pv.name != pv.process_id else f"'{pv.process_id}'"
+        if not roles:
+            raise PermissionDenied(f"The {actor.describe()} may not start process {name}: it has no plain start "
+                                   "event in a lane (the system starts it, e.g. by a message), so only an admin "
+                                   "may start it by hand.")
+        raise PermissionDenied(f"The {actor.describe()} may not start process {name}: only users with the role "
+                               f"{' or '.join(sorted(roles))} (the lane of its start event) or admin may start it.")
 
     def _check_start_forms(self, session: Session, pv: ProcessVersion, data: dict[str, Any]) -> None:
         """Start data must fit the form of the process's plain start event, as task data must fit
@@ -349,14 +406,18 @@ class Engine:
         actor.require_writer()
         payload = dict(check_data({} if data is None else data, what="Message data"))
         text_keys = {str(k): key_text(v) for k, v in (keys or {}).items()}
-        reached = self._deliver(session, _Outgoing(name, text_keys, payload, None), actor=actor.name, now=now)
+        reached = self._deliver(session, _Outgoing(name, text_keys, payload, None), actor=actor.name, now=now,
+                                sender=actor)
         if not reached:
             shown = ", ".join(f"{k}={v}" for k, v in sorted(text_keys.items())) or "no keys"
             raise MessageNotDelivered(f"No case is waiting for message '{name}' with {shown}, and no process "
                                       "starts with it. Nothing was changed.", message_name=name)
         return reached
 
-    def _deliver(self, session: Session, msg: _Outgoing, *, actor: str, now: datetime) -> list[int]:
+    def _deliver(self, session: Session, msg: _Outgoing, *, actor: str, now: datetime,
+                 sender: Actor | None = None) -> list[int]:
+        """``sender``: the user who sent the message (``message``), checked against each target
+        case; ``None`` for messages the cases throw to each other, which are not checked."""
         subs = session.execute(
             select(MessageSubscription.instance_id, MessageSubscription.task_id, MessageSubscription.keys)
             .where(MessageSubscription.message_name == msg.name).order_by(MessageSubscription.id)
@@ -372,10 +433,15 @@ class Engine:
             if task is None or task.state != TaskState.WAITING:
                 self.cases.put_back(case)
                 continue
+            if sender is not None and not sender.may_act_in(case.district):
+                self.cases.put_back(case)
+                self._refuse_message(sender, msg, case.id, case.district)
             self._catch(session, case, task, msg, actor=actor, now=now, outgoing=outgoing)
             reached.append(instance_id)
         if not reached:
             for pv in self._message_starters(session, msg.name):
+                if sender is not None and not sender.may_act_in(msg.keys.get("district")):
+                    self._refuse_message(sender, msg, None, msg.keys.get("district"), process=pv.process_id)
                 # The message's keys are the new case's start data: its start event's correlation
                 # properties are evaluated on them, and later waits of the case correlate by them.
                 case = self._create(session, pv, msg.keys.get("district"), dict(msg.keys), actor=Actor(actor), now=now,
@@ -390,6 +456,15 @@ class Engine:
                 reached.append(case.id)
         self._route(session, outgoing, now=now)
         return reached
+
+    @staticmethod
+    def _refuse_message(sender: Actor, msg: _Outgoing, instance_id: int | None, district: str | None, *,
+                        process: str | None = None) -> None:
+        target = f"case {instance_id}" if instance_id is not None else f"a new case of '{process}'"
+        where = f"district {district}" if district else "no district (a municipal case)"
+        raise PermissionDenied(f"The {sender.describe()} may not send message '{msg.name}' into {target}, which "
+                               f"has {where}: district staff send messages only into cases of their own "
+                               "district. Nothing was delivered.")
 
     def _catch(self, session: Session, case: Case, task: Any, msg: _Outgoing, *, actor: str, now: datetime,
                outgoing: list[_Outgoing]) -> None:

@@ -2,15 +2,14 @@
 
 ``Actor.may_work_on`` written in SQL. Each branch of the UNION ALL is a conjunction of equalities
 that one index answers: the user's own claims (``ix_human_task_claimed``, a partial index over
-claimed rows only, so that it is never chosen for unclaimed ones), and the unclaimed tasks of each
-of the user's roles (or of no lane) in the user's district (or of no district)
-(``ix_human_task_inbox``). An ``OR`` inside one branch would leave the planner only
+claimed rows only, so that it is never chosen for unclaimed ones), and the unclaimed tasks of the
+user's roles in the user's district (``ix_human_task_inbox``). A district user never sees tasks of
+a case without a district (a municipal case); a task without a role is for admins only. An ``OR`` inside one branch would leave the planner only
 ``state = 'ready'`` to seek on, and the query would slow down with the size of the whole inbox
 rather than the user's share of it.
 
 The statement depends on the user only through its shape (admin or not, the roles, whether the
-user has a district) and two values (name, district). Building and compiling a UNION of up to five
-SELECTs costs far more than running it, so each shape is built and compiled once and run on the
+user has a district) and two values (name, district). Building and compiling a UNION of SELECTs costs far more than running it, so each shape is built and compiled once and run on the
 driver (``workflow.fastsql``) with the user's values.
 """
 
@@ -38,12 +37,11 @@ def _statement(admin: bool, roles: tuple[str, ...], has_district: bool, limit: i
     if admin:
         branches.append(free)
     else:
-        for role in (HT.c.role.in_([literal(r) for r in roles]), HT.c.role.is_(None)):
-            if not has_district:
-                branches.append(free.where(role))
-            else:
-                for district in (HT.c.district == bindparam("actor_district"), HT.c.district.is_(None)):
-                    branches.append(free.where(role, district))
+        role = HT.c.role.in_([literal(r) for r in roles])
+        if not has_district:
+            branches.append(free.where(role))
+        else:
+            branches.append(free.where(role, HT.c.district == bindparam("actor_district")))
     both = union_all(*branches).subquery()
     query = select(both).order_by(both.c.id)
     return query if limit is None else query.limit(limit)

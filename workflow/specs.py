@@ -301,7 +301,27 @@ def parse_bundle(bundle: Bundle) -> ParsedBundle:
             dmn.parse()
     check_bundle_expressions(parsed)
     _check_forms(parsed, forms)
+    _check_user_task_lanes(parsed)
     return parsed
+
+
+def _check_user_task_lanes(parsed: ParsedBundle) -> None:
+    """Every user task must lie in a lane: the lane names the role whose members may claim it. A
+    task outside every lane would have no owner (claimable by anyone, or by no one)."""
+    for process_id in parsed.process_ids:
+        spec, subprocess_specs = parsed.get_specs(process_id)
+        for sp in [spec, *subprocess_specs.values()]:
+            for ts in sp.task_specs.values():
+                if isinstance(ts, UserTask) and not getattr(ts, "lane", None):
+                    file = getattr(sp, "file", None)
+                    root = parsed.documents.get(file or "")
+                    line = next((el.sourceline for el in root.xpath("//*[@id=$id]", id=ts.bpmn_id)), None) \
+                        if root is not None else None
+                    lanes = ", ".join(parsed.lanes(process_id)) or "none yet"
+                    raise _located(f"user task '{ts.bpmn_name or ts.bpmn_id}' ({ts.bpmn_id}) of process "
+                                   f"'{process_id}' is outside every lane. Put it in the lane of the role that "
+                                   f"does it (the process's lanes: {lanes}); a lane's name is the role whose users "
+                                   "may claim its tasks.", file, line, ts.bpmn_id, task=ts.bpmn_id)
 
 
 def _check_reserved_ids(root: Any, file: str) -> None:

@@ -2,14 +2,17 @@
 
 A user has roles and, for district staff, a district. A lane's name is the role whose members may
 claim its tasks (``lane_role`` maps it otherwise). District users see and act only within their
-district; users without a district (municipal staff) act in every district. ``admin`` may do
-anything; ``auditor`` reads everything and changes nothing.
+own district: a case without a district is municipal, and district users neither start it nor see
+or claim its tasks. Users without a district (municipal staff) act in every district. ``流程管理员``
+(the process owner) deploys process versions. ``admin`` may do anything; ``auditor`` reads
+everything and changes nothing.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,6 +25,7 @@ from .store import HumanTask, LaneRole, User, UserRole
 
 ADMIN = "admin"
 AUDITOR = "auditor"
+PROCESS_OWNER = "流程管理员"  # deploys process versions (with admin)
 
 
 @dataclass(frozen=True)
@@ -35,12 +39,22 @@ class Actor:
         return ADMIN in self.roles
 
     def may_act_in(self, district: str | None) -> bool:
-        return self.is_admin or self.district is None or district is None or self.district == district
+        """District users act only in their own district (a case without one is municipal);
+        municipal users and admins act everywhere."""
+        return self.is_admin or self.district is None or self.district == district
 
     def may_work_on(self, role: str | None, district: str | None) -> bool:
+        """A task without a role (a user task outside every lane, which deploy no longer accepts)
+        is for admins only."""
         if self.is_admin:
             return True
-        return (role is None or role in self.roles) and self.may_act_in(district)
+        return role is not None and role in self.roles and self.may_act_in(district)
+
+    def describe(self) -> str:
+        """"user 'x' (roles A, B; district 310101)", for messages."""
+        roles = ", ".join(sorted(self.roles)) or "no roles"
+        where = f"district {self.district}" if self.district else "municipal"
+        return f"user '{self.name}' (roles {roles}; {where})"
 
     def require_writer(self) -> None:
         if self.roles and self.roles <= {AUDITOR}:
@@ -109,3 +123,47 @@ def map_lane(session: Session, lane: str, role: str) -> int:
     result = session.execute(update(HumanTask).where(HumanTask.lane == lane, HumanTask.state == "ready")
                              .values(role=role))
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+# The lanes of the programme's diagrams (bpmn/): the roles a fresh database can give its users
+# before anything is deployed.
+PROGRAMME_ROLES = ("区有关部门", "区委区政府", "市有关部门", "市级审批", "审核专家组")
+
+
+def known_roles(session: Session) -> set[str]:
+    """admin, auditor, 流程管理员, the lane names of every deployed process version and the roles
+    of ``lane_role`` mappings; before the first deploy, the programme's lane roles instead of lanes."""
+    from .store import Bundle, ProcessVersion
+    from .xmlsafe import parse_xml
+
+    lane_tag = "{http://www.omg.org/spec/BPMN/20100524/MODEL}lane"
+
+    roles = {ADMIN, AUDITOR, PROCESS_OWNER}
+    roles.update(session.execute(select(LaneRole.role)).scalars())
+    hashes = set(session.execute(select(ProcessVersion.bundle_hash).distinct()).scalars())
+    if not hashes:
+        return roles | set(PROGRAMME_ROLES)
+    for files_text in session.execute(select(Bundle.files).where(Bundle.content_hash.in_(hashes))).scalars():
+        for name, text in json.loads(files_text):
+            if name.lower().endswith(".bpmn"):
+                root = parse_xml(text, filename=name)
+                roles.update(lane.get("name") for lane in root.iter(lane_tag) if lane.get("name"))
+    return roles
+
+
+def check_user(session: Session, roles: list[str], district: str | None) -> None:
+    """Refuse unknown roles and district codes (``shanyu user add``; ``add_user`` itself does not
+    check, so tests and tools may create users of their own roles)."""
+    from .districts import DISTRICTS
+
+    if district is not None and district not in DISTRICTS:
+        known = ", ".join(f"{code} {name}" for code, name in DISTRICTS.items())
+        raise InvalidData(f"'{district}' is not a Shanghai district code. Use one of: {known}; "
+                          "leave --district out for municipal staff.")
+    known_roles_ = known_roles(session)
+    unknown = [role for role in roles if role not in known_roles_]
+    if unknown:
+        raise InvalidData(f"Unknown role {', '.join(repr(r) for r in unknown)}. Known roles: "
+                          f"{', '.join(sorted(known_roles_))} (a role is the name of a lane of a deployed process, "
+                          f"or one mapped with `shanyu lane map`; before anything is deployed, the programme's "
+                          f"lanes {', '.join(PROGRAMME_ROLES)}).")

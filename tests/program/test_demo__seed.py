@@ -73,7 +73,7 @@ def seeded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 def test_the_history_is_complete_and_every_case_replays_and_verifies(seeded: Seeded) -> None:
     db = seeded.db
     assert seeded.result.history == "seeded" and not seeded.result.already_seeded
-    assert seeded.result.users_created == len(user_specs()) == 2 * 16 + 5
+    assert seeded.result.users_created == len(user_specs()) == 2 * 16 + 6
     with db.read() as s:
         rows = s.execute(
             select(Instance.id, Instance.process_id, Instance.status).order_by(Instance.id)

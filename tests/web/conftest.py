@@ -1,6 +1,6 @@
 """Fixtures for the ``shanyu`` command line: ``shanyu`` runs ``web.cli.main`` in-process against a fresh
 database (SQLite, and a throwaway PostgreSQL schema) and captures stdout, stderr and the exit status;
-``ready`` adds users and deploys ``engine_basic``.
+``ready`` adds users (``owner`` is the process owner) and deploys ``engine_basic`` as ``owner``.
 
 The CLI runs on the system clock; nothing compares against wall time. The timer of ``engine_basic``
 is fired through the engine at its stored due time plus an hour (`shanyu timers fire` uses the wall clock; tests must not).
@@ -44,6 +44,7 @@ USERS = {
     "huangpu2": (["区有关部门"], "310101"),
     "xuhui": (["区有关部门"], "310104"),
     "city": (["市有关部门"], None),
+    "owner": (["流程管理员"], None),
 }
 
 
@@ -132,7 +133,7 @@ def ready(shanyu: Shanyu) -> Shanyu:
     for name, (roles, district) in USERS.items():
         args = ["user", "add", name] + [a for role in roles for a in ("--role", role)]
         shanyu.ok(*args, *(["--district", district] if district else []))
-    shanyu.ok("deploy", str(BPMN / "engine_basic.bpmn"))
+    shanyu.ok("deploy", str(BPMN / "engine_basic.bpmn"), "--as", "owner")
     return shanyu
 
 

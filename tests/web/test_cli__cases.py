@@ -86,7 +86,7 @@ def test_message_reaches_the_waiting_case_of_its_district(ready: Shanyu) -> None
     iid = run_to_audit(ready)
     other = run_to_audit(ready, "310104", "xuhui")
 
-    result = ready.ok("message", "audit_result", "--key", "district=310101", "--data", '{"result":"pass"}')
+    result = ready.ok("message", "audit_result", "--key", "district=310101", "--data", '{"result":"pass"}', "--as", "city")
     assert result == {"name": "audit_result", "keys": {"district": "310101"}, "instance_ids": [iid]}
     with ready.db.read() as session:
         status = {row.id: row.status for row in session.execute(select(Instance.id, Instance.status))}
@@ -96,32 +96,32 @@ def test_message_reaches_the_waiting_case_of_its_district(ready: Shanyu) -> None
     assert events[-1]["type"] == "message_delivered"
     assert "pass" in json.dumps(events[-1]["payload"])
 
-    plain = ready("message", "audit_result", "--key", "district=310104")
+    plain = ready("message", "audit_result", "--key", "district=310104", "--as", "city")
     assert (plain.code, plain.out.strip()) == (0, f"Message 'audit_result' delivered to case(s) {other}.")
 
 
 def test_message_nobody_waits_for_fails_and_changes_nothing(ready: Shanyu) -> None:
     iid = run_to_audit(ready)
-    run = ready.fails("message", "audit_result", "--key", "district=310104", "--data", '{"result":"pass"}')
+    run = ready.fails("message", "audit_result", "--key", "district=310104", "--data", '{"result":"pass"}', "--as", "city")
     assert "No case is waiting for message 'audit_result' with district=310104" in run.err
-    error = ready.fails("message", "no_such_message", "--key", "district=310101", "--json").error()
+    error = ready.fails("message", "no_such_message", "--key", "district=310101", "--json", "--as", "city").error()
     assert (error["error"], error["message_name"]) == ("message_not_delivered", "no_such_message")
 
-    assert ready.ok("message", "audit_result", "--key", "district=310101")["instance_ids"] == [iid]
-    assert ready.fails("message", "audit_result", "--key", "district=310101").code == 1  # delivered once
+    assert ready.ok("message", "audit_result", "--key", "district=310101", "--as", "city")["instance_ids"] == [iid]
+    assert ready.fails("message", "audit_result", "--key", "district=310101", "--as", "city").code == 1  # delivered once
 
 
 def test_message_refuses_a_malformed_key(ready: Shanyu) -> None:
     run_to_audit(ready)
-    run = ready.fails("message", "audit_result", "--key", "district")
+    run = ready.fails("message", "audit_result", "--key", "district", "--as", "city")
     assert "--key 'district': write correlation keys as NAME=VALUE" in run.err
     assert (
-        ready.fails("message", "audit_result", "--key", "district", "--json").error()["error"]
+        ready.fails("message", "audit_result", "--key", "district", "--json", "--as", "city").error()["error"]
         == "invalid_data"
     )
     assert (
         "--data is not valid JSON"
-        in ready.fails("message", "audit_result", "--key", "district=310101", "--data", "{").err
+        in ready.fails("message", "audit_result", "--key", "district=310101", "--data", "{", "--as", "city").err
     )
     with ready.db.read() as session:
         assert session.scalar(select(Instance.status)) == "running"  # still waiting: nothing was delivered

@@ -79,13 +79,16 @@ def test_user_add_rejects_a_short_password_and_stores_nothing(shanyu: Shanyu) ->
 
 
 def test_lane_map_decides_who_may_claim_a_lane(ready: Shanyu) -> None:
-    ready.ok("user", "add", "staff", "--role", "district_staff", "--district", "310101")
     assert ready.ok("lane", "map", "区有关部门", "district_staff") == {
         "lane": "区有关部门",
         "role": "district_staff",
     }
+    ready.ok("user", "add", "staff", "--role", "district_staff", "--district", "310101")  # a mapped role is known
 
-    [task] = start(ready)["tasks"]
+    # the start event is in that lane too: its role now starts the process
+    assert "permission_denied" in ready.fails("start", "engine_basic", "--data", '{"district": "310101"}',
+                                              "--as", "huangpu", "--json").err
+    [task] = start(ready, user="staff")["tasks"]
     assert (task["lane"], task["role"]) == ("区有关部门", "district_staff")
     assert [t["id"] for t in ready.ok("tasks", "--as", "staff")] == [task["id"]]
     assert ready.ok("tasks", "--as", "huangpu") == []
@@ -131,7 +134,7 @@ def test_start_picks_a_version(ready: Shanyu, tmp_path: Path) -> None:
         (BPMN / "engine_basic.bpmn").read_text(encoding="utf-8").replace("提交申报", "提交申报材料"),
         encoding="utf-8",
     )
-    [v2] = ready.ok("deploy", str(changed))
+    [v2] = ready.ok("deploy", str(changed), "--as", "owner")
     assert (v2["version"], v2["created"]) == (2, True)
 
     assert [t["name"] for t in start(ready)["tasks"]] == ["提交申报材料"]

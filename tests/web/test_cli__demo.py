@@ -1,4 +1,4 @@
-"""``shanyu demo`` and the pieces of ``bash quickstart.sh serve`` (init → deploy → demo → the web app):
+"""``shanyu demo`` and the pieces of ``bash quickstart.sh serve`` (init → demo, which deploys bpmn/ → the web app):
 the command seeds once and says "already seeded" afterwards, the accounts find their work, the status
 page counts the demo's cases, and the calendar error reaches the user with its fix.
 
@@ -33,10 +33,9 @@ def test_quickstart_pieces_init_deploy_demo_then_the_app_serves_the_demo(
 ) -> None:
     fixed_clock(monkeypatch, "2026-11-30T10:00:00+08:00")
     shanyu.ok("init")
-    shanyu.ok("deploy", str(REPO / "bpmn"))
-    first = shanyu.ok("demo")
-    assert (first["already_seeded"], first["users_created"], first["history"]) == (False, 37, "seeded")
-    assert first["deployed"] == []  # deployed by the step before: an unchanged redeploy stores nothing
+    first = shanyu.ok("demo")  # deploys bpmn/ as its process owner `owner`
+    assert (first["already_seeded"], first["users_created"], first["history"]) == (False, 38, "seeded")
+    assert sorted(first["deployed"]) == ["creation_cycle", "district_application", "revocation", "title_management"]
     live = first["live_cycle"]
     assert live["opened"] and live["cycle_id"] == "2026-demo"
     assert list(live["deadlines"]) == ["application", "self_assessment", "audit", "selection", "naming"]

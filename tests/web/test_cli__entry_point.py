@@ -44,11 +44,12 @@ def test_python_m_web_cli_initializes_the_given_database(tmp_path: Path) -> None
 def test_python_m_web_cli_reports_errors_on_stderr_with_status_1(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'shanyu.db'}"
     assert shanyu("init", "--database-url", url, cwd=tmp_path).returncode == 0
-    done = shanyu("deploy", str(tmp_path / "missing.bpmn"), "--database-url", url, cwd=tmp_path)
+    done = shanyu("deploy", str(tmp_path / "missing.bpmn"), "--as", "owner", "--database-url", url, cwd=tmp_path)
     assert (done.returncode, done.stdout) == (1, "")
     assert done.stderr.strip() == f"error: {tmp_path / 'missing.bpmn'}: no such file or directory."
 
-    done = shanyu("--json", "--database-url", url, "deploy", str(tmp_path / "missing.bpmn"), cwd=tmp_path)
+    done = shanyu("--json", "--database-url", url, "deploy", str(tmp_path / "missing.bpmn"), "--as", "owner",
+                  cwd=tmp_path)
     assert (done.returncode, done.stdout) == (1, "")
     assert json.loads(done.stderr)["error"] == "invalid_data"
 

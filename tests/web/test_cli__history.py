@@ -87,7 +87,7 @@ def test_history_verify_names_the_tampered_case_and_event(ready: Shanyu) -> None
 
 def test_history_replay_reproduces_the_recorded_states(ready: Shanyu) -> None:
     iid = run_to_audit(ready)
-    ready.ok("message", "audit_result", "--key", "district=310101", "--data", '{"result": "pass"}')
+    ready.ok("message", "audit_result", "--key", "district=310101", "--data", '{"result": "pass"}', "--as", "city")
     events = ready.ok("history", "show", str(iid))["events"]
 
     result = ready.ok("history", "replay", str(iid))

@@ -41,7 +41,8 @@ UNKNOWN_2027 = "The working-day calendar does not know the year 2027"
 def waiting_cases(cli: Shanyu, *hours: int) -> list[int]:
     """Deploy timers_wait and start one case per due time (BASE + hours)."""
     cli.ok("init")
-    cli.ok("deploy", str(BPMN / "timers_wait.bpmn"))
+    cli.ok("user", "add", "owner", "--role", "流程管理员")
+    cli.ok("deploy", str(BPMN / "timers_wait.bpmn"), "--as", "owner")
     engine, admin = Engine(), Actor("admin", frozenset({"admin"}))
     ids = []
     for h in hours:
