@@ -254,13 +254,17 @@ class Engine:
         self._route(session, outgoing, now=now)
         return case.id
 
+    def _plain_starts(self, session: Session, pv: ProcessVersion) -> list[Any]:
+        """The start events of ``pv`` that a person triggers (none-event starts, not message starts)."""
+        spec, _subprocess_specs = self.cases.specs_for(session, pv.id)
+        return [start_event for start_event in spec.start.outputs
+                if isinstance(getattr(start_event, "event_definition", None), NoneEventDefinition | type(None))]
+
     def starter_roles(self, session: Session, pv: ProcessVersion) -> set[str]:
         """The roles that may start ``pv`` with ``start``: those of the lanes holding its plain
         (none-event) start events, each lane mapped by ``lane_role`` as the inbox maps it."""
-        spec, _subprocess_specs = self.cases.specs_for(session, pv.id)
-        lanes = {lane for start_event in spec.start.outputs
-                 if isinstance(getattr(start_event, "event_definition", None), NoneEventDefinition | type(None))
-                 and (lane := getattr(start_event, "lane", None))}
+        lanes = {lane for start_event in self._plain_starts(session, pv)
+                 if (lane := getattr(start_event, "lane", None))}
         if not lanes:
             return set()
         mapped = {lane: role for lane, role in session.execute(
@@ -284,11 +288,9 @@ class Engine:
     def _check_start_forms(self, session: Session, pv: ProcessVersion, data: dict[str, Any]) -> None:
         """Start data must fit the form of the process's plain start event, as task data must fit
         its task's form (a message start takes the message's keys instead)."""
-        spec, _subprocess_specs = self.cases.specs_for(session, pv.id)
-        for start_event in spec.start.outputs:
-            definition = getattr(start_event, "event_definition", None)
+        for start_event in self._plain_starts(session, pv):
             name = forms.form_of(start_event)
-            if name is None or not isinstance(definition, NoneEventDefinition | type(None)):
+            if name is None:
                 continue
             schema = self.cases.forms_for(session, pv.id).get(name)
             if schema is None:

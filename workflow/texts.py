@@ -115,10 +115,6 @@ def data_to_json(data: dict[str, Any]) -> str:
     return stored_json(data)
 
 
-def data_from_json(text: str) -> Any:
-    return REGISTRY.restore(json.loads(text))
-
-
 def task_body(task: Task, internal: str) -> str:
     """The stored row of a task: SpiffWorkflow's task dict (``TaskConverter.to_dict``, typename
     included) without its data, which is stored content-addressed in ``data_blob``, and without
