@@ -34,6 +34,7 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    false,
     text,
 )
 from sqlalchemy.engine import Connection, Engine
@@ -240,6 +241,18 @@ class User(Base):
     district: Mapped[str | None] = mapped_column(String(20))
     password_hash: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class TaskDraft(Base):
+    """Form data the holder of a task saved without completing it: unvalidated, outside the case's
+    state and history, visible only to that user, deleted when the task is completed."""
+
+    __tablename__ = "task_draft"
+    human_task_id: Mapped[int] = mapped_column(ForeignKey("human_task.id"), primary_key=True)
+    user_name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    data: Mapped[str] = mapped_column(Text)  # JSON object
+    saved_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class UserRole(Base):
