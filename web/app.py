@@ -1,39 +1,85 @@
 """Flask application factory.
 
 ``create_app(config=None, *, clock=None)``: configuration is the defaults, then ``SHANYU_*``
-environment variables, then ``config``. Nothing happens at import time. For now the app serves a
-status page and a health endpoint; the inbox, modeler, history and public blueprints come later.
+environment variables, then ``config``. Nothing happens at import time.
+
+The app is an APIFlask app (a Flask subclass) so that the JSON API's OpenAPI document is generated
+from the code; the HTML pages are plain Flask blueprints: sign-in (``web.auth``), the inbox and
+task pages (``web.inbox``). Sessions are Flask-Login's, every form carries a CSRF token
+(Flask-WTF), sign-in attempts are throttled (Flask-Limiter), pages are in Chinese with English
+selectable (Flask-Babel), and every time is shown in Asia/Shanghai.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-from flask import Flask, jsonify, render_template_string
+from apiflask import APIFlask
+from flask import Flask, g, jsonify, redirect, render_template, request, session, url_for
+from flask_babel import Babel
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
 from sqlalchemy import func, select
+from werkzeug.wrappers import Response
 
-from workflow.clock import Clock, SystemClock
+from web.extensions import csrf, limiter, login_manager
+from workflow.clock import SHANGHAI, Clock, SystemClock
+from workflow.districts import district_name
 from workflow.engine import Engine
 from workflow.store import Database, HumanTask, Instance, ProcessVersion
 
-DEFAULTS: dict[str, Any] = {"DATABASE_URL": None, "SECRET_KEY": None}
+LANGUAGES = {"zh": "中文", "en": "English"}
+DEFAULTS: dict[str, Any] = {
+    "DATABASE_URL": None,
+    "SECRET_KEY": None,
+    # cookies: HttpOnly and SameSite always; Secure when the site is served over HTTPS (set
+    # SHANYU_SECURE_COOKIES=true behind TLS; a plain-HTTP intranet address cannot keep them)
+    "SECURE_COOKIES": False,
+    "SESSION_HOURS": 12,
+    # sign-in throttling (本地设定 local setting; the notice says nothing about it): failed attempts
+    # per account and per address, as Flask-Limiter rate strings
+    "LOGIN_LIMIT_ACCOUNT": "10 per 15 minutes",
+    "LOGIN_LIMIT_ADDRESS": "30 per 15 minutes",
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "BABEL_DEFAULT_LOCALE": "zh",
+    "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+}
 
-STATUS_PAGE = """<!doctype html>
-<html lang="zh-CN"><head><meta charset="utf-8"><title>善育 Shanyu</title></head>
-<body>
-<h1>善育 · 上海市婴幼儿照护服务示范区创建工作流</h1>
-<p>Shanyu — workflows for Shanghai's infant and toddler care demonstration districts.</p>
-<ul>
-  <li>已部署流程 Deployed processes: {{ processes }}</li>
-  <li>进行中的案件 Running cases: {{ running }}</li>
-  <li>待办任务 Open tasks: {{ open_tasks }}</li>
-</ul>
-</body></html>"""
+
+def select_locale() -> str:
+    lang = session.get("lang")
+    return lang if lang in LANGUAGES else "zh"
+
+
+def shanghai(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A time as a person in Shanghai reads it."""
+    if value is None:
+        return ""
+    return value.astimezone(SHANGHAI).strftime(fmt)
+
+
+def persistent_secret_key(path: Path) -> str:
+    """The key in ``path``, created (random, readable by its owner only) on first use, so that
+    sign-ins outlive a restart of ``shanyu serve``."""
+    if path.exists():
+        key = path.read_text().strip()
+        if len(key) >= 32:
+            return key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(key + "\n")
+    return key
 
 
 def create_app(config: dict[str, Any] | None = None, *, clock: Clock | None = None) -> Flask:
-    app = Flask(__name__, instance_relative_config=True)
+    app = APIFlask(__name__, title="Shanyu 善育 API", version="1", spec_path="/api/openapi.json",
+                   docs_path=None, json_errors=False, instance_relative_config=True)
     app.config.from_mapping(DEFAULTS)
     app.config.from_prefixed_env("SHANYU")
     if config:
@@ -41,23 +87,86 @@ def create_app(config: dict[str, Any] | None = None, *, clock: Clock | None = No
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = os.urandom(32).hex()
     app.config["SECRET_KEY"] = str(app.config["SECRET_KEY"])  # env values are parsed as JSON
+    secure = bool(app.config["SECURE_COOKIES"])
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_SECURE=secure,
+        REMEMBER_COOKIE_HTTPONLY=True, REMEMBER_COOKIE_SAMESITE="Lax", REMEMBER_COOKIE_SECURE=secure,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=int(app.config["SESSION_HOURS"])),
+        WTF_CSRF_TIME_LIMIT=int(app.config["SESSION_HOURS"]) * 3600,
+        MAX_CONTENT_LENGTH=int(app.config.get("MAX_CONTENT_LENGTH") or 60 * 1024 * 1024),
+    )
     db = Database(app.config.get("DATABASE_URL"))
     app.extensions["shanyu"] = {"db": db, "engine": Engine(), "clock": clock or SystemClock()}
 
-    @app.get("/")
-    def index() -> str:
-        with db.read() as session:
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    Babel(app, locale_selector=select_locale)
+
+    from web import auth, inbox
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(inbox.bp)
+
+    app.jinja_env.filters["shanghai"] = shanghai
+    app.jinja_env.filters["district"] = lambda code: district_name(code, select_locale()) if code else ""
+    app.jinja_env.globals["LANGUAGES"] = LANGUAGES
+
+    @app.context_processor
+    def page_context() -> dict[str, Any]:
+        return {"lang": select_locale()}
+
+    @app.get("/lang/<code>")
+    def set_language(code: str) -> Response:
+        if code in LANGUAGES:
+            session["lang"] = code
+        target = request.args.get("next", "")
+        return redirect(target if auth.is_safe_next(target) else url_for("inbox.index"))
+
+    @app.get("/status")
+    def status() -> str:
+        """What is deployed and running, for anyone (no names, no data of any case)."""
+        with db.read() as s:
             counts = {
-                "processes": session.scalar(select(func.count(func.distinct(ProcessVersion.process_id)))),
-                "running": session.scalar(select(func.count()).where(Instance.status == "running")),
-                "open_tasks": session.scalar(select(func.count()).where(HumanTask.state == "ready")),
+                "processes": s.scalar(select(func.count(func.distinct(ProcessVersion.process_id)))),
+                "running": s.scalar(select(func.count()).where(Instance.status == "running")),
+                "open_tasks": s.scalar(select(func.count()).where(HumanTask.state == "ready")),
             }
-        return render_template_string(STATUS_PAGE, **counts)
+        return render_template("status.html", **counts)
 
     @app.get("/healthz")
     def health() -> Any:
-        with db.read() as session:
-            session.execute(select(1))
+        with db.read() as s:
+            s.execute(select(1))
         return jsonify(status="ok")
+
+    @app.errorhandler(CSRFError)
+    def csrf_failed(exc: CSRFError) -> tuple[str, int]:
+        return render_template("error.html", title=_("页面已过期"), message=_(
+            "表单已过期或不是从本系统提交的（安全校验失败），未保存任何内容。请返回、刷新页面后重新提交。")), 400
+
+    @app.errorhandler(404)
+    def not_found(exc: Exception) -> tuple[str, int]:
+        return render_template("error.html", title=_("未找到"), message=_(
+            "没有这个页面，或者您无权查看它。")), 404
+
+    @app.errorhandler(413)
+    def too_large(exc: Exception) -> tuple[str, int]:
+        return render_template("error.html", title=_("内容过大"), message=_(
+            "提交的内容超过了大小上限，未保存任何内容。")), 413
+
+    @app.errorhandler(500)
+    def failed(exc: Exception) -> tuple[str, int]:
+        return render_template("error.html", title=_("系统错误"), message=_(
+            "系统未能完成这次请求，未保存任何内容。请稍后重试；如果问题持续，请联系管理员。")), 500
+
+    @app.errorhandler(429)
+    def too_many(exc: Exception) -> tuple[str, int]:
+        return render_template("error.html", title=_("尝试次数过多"), message=_(
+            "登录尝试过于频繁，请稍后再试。")), 429
+
+    @app.before_request
+    def remember_now() -> None:
+        g.now = app.extensions["shanyu"]["clock"].now()
 
     return app

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -257,10 +258,13 @@ def cmd_lane_map(ctx: Context) -> None:
 
 
 def cmd_serve(ctx: Context) -> None:
-    from web.app import create_app
+    from web.app import create_app, persistent_secret_key
 
     migrate.upgrade(ctx.db)
-    app = create_app({"DATABASE_URL": ctx.db.url})
+    config: dict[str, Any] = {"DATABASE_URL": ctx.db.url}
+    if not os.environ.get("SHANYU_SECRET_KEY"):
+        config["SECRET_KEY"] = persistent_secret_key(Path("instance") / "secret_key")
+    app = create_app(config)
     with cli_timers.scheduler_for(ctx, app):
         app.run(host=ctx.args.host, port=ctx.args.port, threaded=True)
 

@@ -21,6 +21,16 @@ DISTRICTS: dict[str, str] = {
     "310151": "崇明区",
 }
 
+DISTRICTS_EN: dict[str, str] = {
+    "310101": "Huangpu", "310104": "Xuhui", "310105": "Changning", "310106": "Jing'an",
+    "310107": "Putuo", "310109": "Hongkou", "310110": "Yangpu", "310112": "Minhang",
+    "310113": "Baoshan", "310114": "Jiading", "310115": "Pudong New Area", "310116": "Jinshan",
+    "310117": "Songjiang", "310118": "Qingpu", "310120": "Fengxian", "310151": "Chongming",
+}
 
-def district_name(code: str) -> str:
+
+def district_name(code: str, lang: str = "zh") -> str:
+    """The district's name in Chinese, or in English with ``lang="en"``; the code if unknown."""
+    if lang == "en":
+        return DISTRICTS_EN.get(code, code)
     return DISTRICTS.get(code, code)

@@ -71,6 +71,15 @@ def _label(schema: Mapping[str, Any], path: list[Any]) -> str:
     return " / ".join(labels) or str(schema.get("title") or "表单 form")
 
 
+def _plain(value: Any) -> Any:
+    """A rule's limit as plain JSON data (a number, a string, a list), or None for a subschema."""
+    if isinstance(value, bool | int | float | str) or value is None:
+        return value
+    if isinstance(value, list) and all(isinstance(v, bool | int | float | str) for v in value):
+        return list(value)
+    return None
+
+
 def validate(schema: Mapping[str, Any], data: dict[str, Any], *, form: str = "") -> dict[str, Any]:
     """Check ``data`` against a form; raise ``InvalidData`` naming every field at fault."""
     validator = Draft202012Validator(schema)
@@ -84,15 +93,18 @@ def validate(schema: Mapping[str, Any], data: dict[str, Any], *, form: str = "")
             missing = [name for name in error.validator_value if name not in error.instance]
             for name in missing:
                 problems.append({"field": "/".join(map(str, [*path, name])),
-                                 "label": _label(schema, [*path, name]), "message": "必填 required"})
+                                 "label": _label(schema, [*path, name]), "message": "必填 required",
+                                 "rule": "required", "limit": None})
             continue
         if error.validator == "additionalProperties" and isinstance(error.instance, dict):
             allowed = set((error.schema.get("properties") or {}) if isinstance(error.schema, dict) else ())
             for name in sorted(set(error.instance) - allowed):
                 problems.append({"field": "/".join(map(str, [*path, name])), "label": str(name),
-                                 "message": "该表单没有此字段 not a field of this form"})
+                                 "message": "该表单没有此字段 not a field of this form",
+                                 "rule": "additionalProperties", "limit": None})
             continue
-        problems.append({"field": "/".join(map(str, path)), "label": _label(schema, path), "message": error.message})
+        problems.append({"field": "/".join(map(str, path)), "label": _label(schema, path), "message": error.message,
+                         "rule": str(error.validator), "limit": _plain(error.validator_value)})
     title = schema.get("title") or form or "form"
     summary = "; ".join(f"{p['label']}: {p['message']}" for p in problems)
     more = f" (and {len(errors) - MAX_ERRORS} more)" if len(errors) > MAX_ERRORS else ""

@@ -16,16 +16,19 @@ driver (``workflow.fastsql``) with the user's values.
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, literal, select, union_all
+from sqlalchemy import Select, bindparam, false, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from .cases import human_row
 from .engine import TaskView
+from .errors import InvalidData
 from .fastsql import Prepared
 from .store import HumanTask, table_of
-from .users import Actor
+from .users import AUDITOR, Actor
 
 HT = table_of(HumanTask)
 
@@ -68,3 +71,94 @@ def claimable_tasks(session: Session, actor: Actor, *, limit: int | None = None)
     views = [TaskView(**human_row(raw)) for raw in cursor.fetchall()]
     cursor.close()
     return views
+
+
+# -- the web inbox's pages -----------------------------------------------------------------------
+TABS = ("open", "mine", "done")
+SORTS = ("due", "oldest", "newest")
+PAGE_SIZE = 25
+
+
+@dataclass(frozen=True)
+class InboxFilter:
+    """What one inbox page shows. ``tab``: ``open`` (ready tasks of the user's roles and district,
+    held by anyone or nobody), ``mine`` (ready tasks the user holds), ``done`` (tasks the user
+    completed). ``overdue``: only tasks whose due time has passed (``now``)."""
+
+    tab: str = "open"
+    district: str | None = None
+    process_id: str | None = None
+    overdue: bool = False
+    sort: str = "due"
+    page: int = 1
+    size: int = PAGE_SIZE
+
+    def __post_init__(self) -> None:
+        if self.tab not in TABS:
+            raise InvalidData(f"Unknown inbox tab {self.tab!r}: one of {', '.join(TABS)}.")
+        if self.sort not in SORTS:
+            raise InvalidData(f"Unknown sort {self.sort!r}: one of {', '.join(SORTS)}.")
+        if not 1 <= self.page <= 100_000 or not 1 <= self.size <= 200:
+            raise InvalidData("Page numbers start at 1; a page holds 1 to 200 tasks.")
+
+
+@dataclass(frozen=True)
+class InboxPage:
+    tasks: list[TaskView]
+    total: int
+    filter: InboxFilter
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.filter.size))
+
+
+def _visible(actor: Actor, tab: str) -> list[Any]:
+    """The conditions that make a row part of ``tab`` for ``actor`` (``Actor.may_work_on`` in SQL)."""
+    if tab == "mine":
+        return [HT.c.claimed_by == actor.name, HT.c.state == "ready"]
+    if tab == "done":
+        return [HT.c.completed_by == actor.name, HT.c.state == "completed"]
+    conditions: list[Any] = [HT.c.state == "ready"]
+    if not actor.is_admin:
+        conditions.append(HT.c.role.in_(sorted(actor.roles)) if actor.roles else false())
+        if actor.district is not None:
+            conditions.append(HT.c.district == actor.district)
+    return conditions
+
+
+def inbox_page(session: Session, actor: Actor, flt: InboxFilter, *, now: datetime) -> InboxPage:
+    """One page of the inbox: the rows of ``flt.tab`` that ``actor`` may see, filtered and sorted.
+
+    Every filter is an equality or a range on ``human_task`` that its indexes answer; the count
+    runs over the same conditions. Sorting by due date puts tasks without one last."""
+    conditions = _visible(actor, flt.tab)
+    if flt.district:
+        conditions.append(HT.c.district == flt.district)
+    if flt.process_id:
+        conditions.append(HT.c.process_id == flt.process_id)
+    if flt.overdue:
+        conditions.append(HT.c.due_at.is_not(None))
+        conditions.append(HT.c.due_at < now)
+    total = session.execute(select(func.count()).select_from(HT).where(*conditions)).scalar_one()
+    if flt.sort == "due":
+        order = [HT.c.due_at.is_(None), HT.c.due_at, HT.c.id]
+    elif flt.sort == "oldest":
+        order = [HT.c.id]
+    else:
+        order = [HT.c.id.desc()]
+    if flt.tab == "done" and flt.sort == "due":
+        order = [HT.c.completed_at.desc(), HT.c.id.desc()]
+    rows = session.execute(select(HT).where(*conditions).order_by(*order)
+                           .limit(flt.size).offset((flt.page - 1) * flt.size)).all()
+    return InboxPage([TaskView.of(row) for row in rows], total, flt)
+
+
+def may_see_task(actor: Actor, task: TaskView) -> bool:
+    """Whether ``actor`` may open the task's page: it is theirs to work on, they hold or completed
+    it, or they read every case (admin, auditor)."""
+    if actor.is_admin or AUDITOR in actor.roles:
+        return True
+    if task.claimed_by == actor.name or task.completed_by == actor.name:
+        return True
+    return actor.may_work_on(task.role, task.district)

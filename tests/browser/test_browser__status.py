@@ -13,12 +13,12 @@ pytestmark = pytest.mark.browser
 def test_status_page_shows_in_chinese(browser: Any, live_server: str, tmp_path: Path) -> None:
     page = browser.new_page()
     try:
-        response = page.goto(live_server + "/")
+        response = page.goto(live_server + "/status")
         assert response is not None and response.status == 200
         assert "善育" in page.title()
         heading = page.locator("h1").inner_text()
         assert "示范区" in heading
-        assert "已部署流程 Deployed processes: 0" in page.locator("body").inner_text()
+        assert page.locator("[data-count=processes]").inner_text() == "0"
         shot = tmp_path / "status.png"
         page.screenshot(path=str(shot), full_page=True)
         assert shot.stat().st_size > 1000

@@ -4,6 +4,7 @@ page and health endpoint read the configured database; importing ``web.app`` doe
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -72,23 +73,31 @@ def start_a_case(db: Database) -> None:
         engine.start(session, "engine_basic", {"district": "310101"}, actor=ADMIN, now=clock.now())
 
 
+def counts(body: str) -> dict[str, int]:
+    return {name: int(value) for name, value in re.findall(r'data-count="(\w+)">(\d+)<', body)}
+
+
 def test_status_page_is_chinese_and_counts_what_is_in_the_database(url: str) -> None:
     app = create_app({"DATABASE_URL": url, "TESTING": True})
     client = app.test_client()
 
-    page = client.get("/")
+    page = client.get("/status")
     assert page.status_code == 200
     assert page.mimetype == "text/html"
     body = page.get_data(as_text=True)
-    assert '<html lang="zh-CN">' in body and "<title>善育 Shanyu</title>" in body
+    assert '<html lang="zh-CN">' in body and "<title>运行状态 · 善育</title>" in body
     assert "上海市婴幼儿照护服务示范区创建工作流" in body
-    assert "已部署流程 Deployed processes: 0" in body and "待办任务 Open tasks: 0" in body
+    assert counts(body) == {"processes": 0, "running": 0, "open_tasks": 0}
 
     start_a_case(shanyu_db(app))
-    body = client.get("/").get_data(as_text=True)
-    assert "已部署流程 Deployed processes: 1" in body
-    assert "进行中的案件 Running cases: 1" in body
-    assert "待办任务 Open tasks: 1" in body
+    assert counts(client.get("/status").get_data(as_text=True)) == {"processes": 1, "running": 1, "open_tasks": 1}
+    shanyu_db(app).dispose()
+
+
+def test_the_inbox_needs_a_signed_in_user(url: str) -> None:
+    app = create_app({"DATABASE_URL": url, "TESTING": True})
+    answer = app.test_client().get("/")
+    assert answer.status_code == 302 and answer.location.startswith("/login?next=/")
     shanyu_db(app).dispose()
 
 
@@ -108,7 +117,7 @@ def test_database_url_comes_from_the_environment(url: str, monkeypatch: pytest.M
     db = shanyu_db(app)
     assert db.url == url
     start_a_case(db)
-    assert "已部署流程 Deployed processes: 1" in app.test_client().get("/").get_data(as_text=True)
+    assert counts(app.test_client().get("/status").get_data(as_text=True))["processes"] == 1
     db.dispose()
 
 
@@ -156,3 +165,14 @@ def test_importing_web_app_does_nothing(tmp_path: Path) -> None:
     )
     assert (done.returncode, done.stdout.strip()) == (0, "True"), done.stderr
     assert list(tmp_path.iterdir()) == []  # no ./instance/, no database file
+
+
+def test_serve_keeps_one_secret_key_in_the_instance_folder(tmp_path: Path) -> None:
+    from web.app import persistent_secret_key
+
+    path = tmp_path / "instance" / "secret_key"
+    first = persistent_secret_key(path)
+    assert len(first) == 64 and persistent_secret_key(path) == first
+    assert path.stat().st_mode & 0o777 == 0o600
+    path.write_text("short\n")  # a damaged file is replaced, never used
+    assert persistent_secret_key(path) not in (first, "short")

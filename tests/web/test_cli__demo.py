@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.web.conftest import Shanyu
+from tests.web.pages import browser
 from web.app import create_app
 from web.demo_data import DEMO_PASSWORD, cycle_data
 from workflow.clock import FakeClock
@@ -57,13 +58,12 @@ def test_quickstart_pieces_init_deploy_demo_then_the_app_serves_the_demo(
     assert verify["ok"] and verify["instances"] == first["cases"]
 
     app = create_app({"DATABASE_URL": shanyu.url, "TESTING": True})
-    page = app.test_client().get("/").get_data(as_text=True)
-    figures = {
-        label: int(value)
-        for label, value in re.findall(r"(Deployed processes|Running cases|Open tasks): (\d+)", page)
-    }
-    assert figures["Deployed processes"] == 4
-    assert figures["Running cases"] > 16 and figures["Open tasks"] == first["open_tasks"] == 17
+    page = app.test_client().get("/status").get_data(as_text=True)
+    figures = {label: int(value) for label, value in re.findall(r'data-count="(\w+)">(\d+)<', page)}
+    assert figures["processes"] == 4
+    assert figures["running"] > 16 and figures["open_tasks"] == first["open_tasks"] == 17
+    leader = browser(app, "huangpu-leader")  # the demo's accounts sign in with the demo password
+    assert "研究创建意向" in leader.get("/").get_data(as_text=True)
 
 
 def test_a_cycle_reaching_2027_shows_the_calendar_error_and_its_fix(

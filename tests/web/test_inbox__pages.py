@@ -1,0 +1,291 @@
+"""The staff's web pages on the demo: sign-in, the inbox each account sees, a task's page, claim,
+release, drafts, completion with form errors next to their fields, English, and what a user may
+not do (another district's task, a task held by someone else, a post without the CSRF token)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy import select, update
+
+from tests.web.pages import browser, copy_sqlite, event_count, make_app, task_ids, task_of
+from workflow.store import Database, HumanTask, TaskDraft, User
+from workflow.users import add_user
+
+INTENTION = "拟定创建意向"
+SELF_ASSESSMENT = "逐项自评并报送材料"
+JINGAN, CHANGNING, HUANGPU = "310106", "310105", "310101"
+GOOD_INTENTION = {
+    "f.intention_summary": "静安区拟申报创建上海市婴幼儿照护服务示范区，由区教育局牵头。",
+    "f.lead_department": "区教育局",
+    "f.contact_name": "李老师",
+    "f.contact_phone": "021-62000000",
+    "f.participating_departments": "区卫生健康委\n区发展改革委",
+}
+
+
+@pytest.fixture
+def app(demo_template: Path, tmp_path: Path) -> Iterator[Flask]:
+    flask_app = make_app(copy_sqlite(demo_template, tmp_path))
+    yield flask_app
+    flask_app.extensions["shanyu"]["db"].dispose()
+
+
+def db_of(app: Flask) -> Database:
+    db = app.extensions["shanyu"]["db"]
+    assert isinstance(db, Database)
+    return db
+
+
+def text_of(answer: object) -> str:
+    return answer.get_data(as_text=True)  # type: ignore[attr-defined,no-any-return]
+
+
+# -- sign-in -------------------------------------------------------------------------------------
+def test_a_wrong_password_and_an_unknown_user_get_the_same_answer(app: Flask) -> None:
+    b = browser(app)
+    b.get("/login")
+    wrong = b.post("/login", {"username": "jingan-dept", "password": "not-the-password"})
+    unknown = b.post("/login", {"username": "nobody-here", "password": "not-the-password"})
+    assert wrong.status_code == unknown.status_code == 401
+    assert "用户名或密码不正确。" in text_of(wrong) and "用户名或密码不正确。" in text_of(unknown)
+    assert b.get("/").status_code == 302  # still signed out
+
+
+def test_sign_in_leads_to_the_inbox_and_sign_out_ends_the_session(app: Flask) -> None:
+    b = browser(app)
+    b.get("/login?next=/tasks/1")
+    answer = b.post("/login", {"username": "jingan-dept", "password": "shanyu-demo", "next": "//evil.example/x"})
+    assert answer.status_code == 302 and answer.location == "/"  # never to another host
+    assert b.get("/").status_code == 200
+    assert b.post("/logout").status_code == 302
+    assert b.get("/").status_code == 302
+
+
+def test_disabled_users_and_users_without_a_password_cannot_sign_in(app: Flask) -> None:
+    db = db_of(app)
+    signed_in = browser(app, "jingan-dept")
+    with db.write() as s:
+        s.execute(update(User).where(User.name == "jingan-dept").values(disabled=True))
+    assert signed_in.get("/").status_code == 302  # signed out on the next request
+    assert browser(app).sign_in("jingan-dept").status_code == 401
+    with db.write() as s:
+        add_user(s, "no-password", ["区有关部门"], district=JINGAN, now=app.extensions["shanyu"]["clock"].now())
+    assert browser(app).sign_in("no-password", "").status_code == 401
+
+
+def test_a_changed_password_signs_out_other_sessions(app: Flask) -> None:
+    db = db_of(app)
+    signed_in = browser(app, "jingan-dept")
+    with db.write() as s:
+        add_user(s, "jingan-dept", ["区有关部门"], district=JINGAN, password="a-new-password",
+                 now=app.extensions["shanyu"]["clock"].now())
+    assert signed_in.get("/").status_code == 302
+    assert browser(app).sign_in("jingan-dept", "a-new-password").status_code == 302
+
+
+def test_failed_sign_ins_are_throttled_per_account(demo_template: Path, tmp_path: Path) -> None:
+    app = make_app(copy_sqlite(demo_template, tmp_path), LOGIN_LIMIT_ACCOUNT="3 per 15 minutes")
+    b = browser(app)
+    for _ in range(3):
+        assert b.sign_in("jingan-dept", "wrong-password").status_code == 401
+    blocked = b.sign_in("jingan-dept")  # even the right password, until the window passes
+    assert blocked.status_code == 429 and "登录尝试过于频繁" in text_of(blocked)
+    assert browser(app).sign_in("changning-dept").status_code == 302  # other accounts are not blocked
+    db_of(app).dispose()
+
+
+def test_cookies_are_http_only_and_same_site(app: Flask) -> None:
+    b = browser(app)
+    b.get("/login")
+    answer = b.post("/login", {"username": "jingan-dept", "password": "shanyu-demo"})
+    cookie = answer.headers.get("Set-Cookie", "")
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+# -- the inbox -----------------------------------------------------------------------------------
+def test_each_account_sees_its_own_work(app: Flask) -> None:
+    db = db_of(app)
+    jingan = task_of(db, INTENTION, JINGAN)
+    changning = task_of(db, SELF_ASSESSMENT, CHANGNING)
+    dept = text_of(browser(app, "jingan-dept").get("/"))
+    assert task_ids(dept) == [jingan] and INTENTION in dept
+    assert task_ids(text_of(browser(app, "changning-dept").get("/"))) == [changning]
+    assert task_ids(text_of(browser(app, "jingan-leader").get("/"))) == []
+    with db.read() as s:
+        open_tasks = s.execute(select(HumanTask.id).where(HumanTask.state == "ready")).scalars().all()
+    admin = browser(app, "admin")
+    assert sorted(task_ids(text_of(admin.get("/")))) == sorted(open_tasks)
+    assert task_ids(text_of(admin.get(f"/?district={JINGAN}"))) == [jingan]
+    auditor = text_of(browser(app, "auditor").get("/"))
+    assert task_ids(auditor) == [] and "审计员只读" in auditor
+
+
+def test_the_inbox_shows_due_dates_in_working_days(app: Flask) -> None:
+    page = text_of(browser(app, "changning-dept").get("/"))
+    # 逐项自评 is due 2026-12-21 17:00; from Thursday 2026-12-03 that is 12 working days
+    assert "2026-12-21 17:00" in page and "剩余 12 个工作日" in page
+
+
+def test_pages_of_the_inbox_and_unknown_filters(app: Flask) -> None:
+    admin = browser(app, "admin")
+    first = task_ids(text_of(admin.get("/?sort=oldest&page=1")))
+    assert first == sorted(first)
+    assert text_of(admin.get("/?tab=nonsense&sort=nonsense&page=abc")).count('data-task="') == len(first)
+    assert admin.get("/?overdue=1").status_code == 200
+
+
+# -- a task's page ---------------------------------------------------------------------------------
+def test_another_districts_task_is_not_found(app: Flask) -> None:
+    jingan = task_of(db_of(app), INTENTION, JINGAN)
+    other = browser(app, "huangpu-dept")
+    assert other.get(f"/tasks/{jingan}").status_code == 404
+    assert other.post(f"/tasks/{jingan}/claim").status_code == 404
+    assert other.post(f"/tasks/{jingan}", {"action": "complete", **GOOD_INTENTION}).status_code == 404
+    assert browser(app, "jingan-leader").get(f"/tasks/{jingan}").status_code == 404  # another role
+    assert other.get("/tasks/999999").status_code == 404
+
+
+def test_claim_fill_in_with_an_error_save_a_draft_fix_and_complete(app: Flask) -> None:
+    db = db_of(app)
+    task = task_of(db, INTENTION, JINGAN)
+    dept = browser(app, "jingan-dept")
+    page = text_of(dept.get(f"/tasks/{task}"))
+    assert "领取" in page and INTENTION in page and "静安区" in page
+    assert dept.post(f"/tasks/{task}/claim").status_code == 302
+    before = event_count(db)
+
+    bad = dict(GOOD_INTENTION, **{"f.intention_summary": "太短", "f.contact_phone": ""})
+    answer = dept.post(f"/tasks/{task}", {"action": "complete", **bad})
+    assert answer.status_code == 422
+    html = text_of(answer)
+    fields = dict(re.findall(r'data-field="(\w+)">(.*?)</div>', html, re.S))
+    assert fields["intention_summary"].count('class="error"') == 1 and "至少 10 字" in fields["intention_summary"]
+    assert "必填" in fields["contact_phone"]
+    assert 'class="error"' not in fields["contact_name"]
+    assert "太短" in fields["intention_summary"] and "李老师" in fields["contact_name"]  # input kept
+    assert event_count(db) == before  # nothing saved
+
+    assert dept.post(f"/tasks/{task}", {"action": "draft", **bad}).status_code == 302
+    restored = text_of(dept.get(f"/tasks/{task}"))
+    assert "已恢复您于" in restored and "太短" in restored and "区卫生健康委\n区发展改革委" in restored
+    assert event_count(db) == before  # a draft is not part of the case
+
+    done = dept.post(f"/tasks/{task}", {"action": "complete", **GOOD_INTENTION})
+    assert done.status_code == 302 and done.location == "/"
+    assert event_count(db) > before
+    with db.read() as s:
+        row = s.get(HumanTask, task)
+        assert row is not None and (row.state, row.completed_by) == ("completed", "jingan-dept")
+        assert s.execute(select(TaskDraft)).scalars().all() == []  # the draft went with the completion
+    leader = text_of(browser(app, "jingan-leader").get("/"))
+    assert "研究创建意向" in leader
+    assert task in task_ids(text_of(dept.get("/?tab=done")))
+
+
+def test_a_number_that_is_not_a_number_is_reported_with_the_other_faults(app: Flask) -> None:
+    db = db_of(app)
+    task = task_of(db, SELF_ASSESSMENT, CHANGNING)
+    dept = browser(app, "changning-dept")
+    dept.post(f"/tasks/{task}/claim")
+    before = event_count(db)
+    answer = dept.post(f"/tasks/{task}", {"action": "complete", "f.current_places": "很多",
+                                          "f.self_summary": "短", "f.self_scores.1.1": "7"})
+    assert answer.status_code == 422
+    fields = dict(re.findall(r'data-field="(\w+)">(.*?)</div>', text_of(answer), re.S))
+    assert "请填写整数" in fields["current_places"] and "很多" in fields["current_places"]
+    assert "至少 10 字" in fields["self_summary"]
+    assert "必填" in fields["self_report"]
+    assert event_count(db) == before
+
+
+def test_a_task_held_by_someone_else_shows_who_and_cannot_be_taken(app: Flask) -> None:
+    db = db_of(app)
+    task = task_of(db, INTENTION, JINGAN)
+    with db.write() as s:
+        add_user(s, "jingan-dept2", ["区有关部门"], district=JINGAN, password="another-password",
+                 now=app.extensions["shanyu"]["clock"].now())
+    browser(app, "jingan-dept").post(f"/tasks/{task}/claim")
+    second = browser(app)
+    assert second.sign_in("jingan-dept2", "another-password").status_code == 302
+    inbox = text_of(second.get("/"))
+    assert "jingan-dept 已领取" in inbox and "自 2026-12-03 10:00" in inbox
+    page = text_of(second.get(f"/tasks/{task}"))
+    assert "jingan-dept 自 2026-12-03 10:00 起办理中" in page and 'name="claim"' not in page
+    refused = second.post(f"/tasks/{task}/claim", follow_redirects=True)
+    assert "该任务已被他人领取。" in text_of(refused)
+    before = event_count(db)
+    taken = second.post(f"/tasks/{task}", {"action": "complete", **GOOD_INTENTION})
+    assert taken.status_code == 403 and event_count(db) == before
+    assert second.post(f"/tasks/{task}", {"action": "draft", **GOOD_INTENTION}).status_code == 302
+    with db.read() as s:
+        assert s.execute(select(TaskDraft)).scalars().all() == []
+
+
+def test_drafts_are_seen_only_by_their_holder(app: Flask) -> None:
+    db = db_of(app)
+    task = task_of(db, INTENTION, JINGAN)
+    dept = browser(app, "jingan-dept")
+    dept.post(f"/tasks/{task}/claim")
+    dept.post(f"/tasks/{task}", {"action": "draft", "f.contact_name": "只给自己看"})
+    assert "只给自己看" in text_of(dept.get(f"/tasks/{task}"))
+    dept.post(f"/tasks/{task}/release")
+    admin = browser(app, "admin")
+    admin.post(f"/tasks/{task}/claim")
+    assert "只给自己看" not in text_of(admin.get(f"/tasks/{task}"))
+
+
+def test_what_users_type_is_shown_escaped(app: Flask) -> None:
+    db = db_of(app)
+    task = task_of(db, INTENTION, JINGAN)
+    dept = browser(app, "jingan-dept")
+    dept.post(f"/tasks/{task}/claim")
+    script = "<script>alert('x')</script>"
+    answer = dept.post(f"/tasks/{task}", {"action": "complete", **dict(GOOD_INTENTION, **{"f.contact_name": script,
+                                                                                           "f.contact_phone": ""})})
+    html = text_of(answer)
+    assert script not in html and "&lt;script&gt;" in html
+    dept.post(f"/tasks/{task}", {"action": "draft", "f.intention_summary": script})
+    assert script not in text_of(dept.get(f"/tasks/{task}"))
+
+
+def test_a_post_without_the_csrf_token_changes_nothing(app: Flask) -> None:
+    db = db_of(app)
+    task = task_of(db, INTENTION, JINGAN)
+    dept = browser(app, "jingan-dept")
+    answer = dept.post(f"/tasks/{task}/claim", token=False)
+    assert answer.status_code == 400 and "安全校验失败" in text_of(answer)
+    stale = dept.post(f"/tasks/{task}/claim", {"csrf_token": "stale-or-forged"}, token=False)
+    assert stale.status_code == 400
+    with db.read() as s:
+        row = s.get(HumanTask, task)
+        assert row is not None and row.claimed_by is None
+
+
+def test_the_auditor_reads_a_task_but_cannot_claim_it(app: Flask) -> None:
+    db = db_of(app)
+    task = task_of(db, INTENTION, JINGAN)
+    auditor = browser(app, "auditor")
+    page = text_of(auditor.get(f"/tasks/{task}"))
+    assert INTENTION in page and 'name="claim"' not in page
+    refused = auditor.post(f"/tasks/{task}/claim", follow_redirects=True)
+    assert "您无权执行此操作。" in text_of(refused)
+    with db.read() as s:
+        row = s.get(HumanTask, task)
+        assert row is not None and row.claimed_by is None
+
+
+def test_the_pages_switch_to_english(app: Flask) -> None:
+    dept = browser(app, "jingan-dept")
+    assert dept.get("/lang/en?next=/").status_code == 302
+    page = text_of(dept.get("/"))
+    assert '<html lang="en">' in page and "My inbox" in page and "Jing&#39;an" in page
+    task = task_of(db_of(app), INTENTION, JINGAN)
+    form = text_of(dept.get(f"/tasks/{task}"))
+    assert 'name="claim"' in form and ">Claim<" in form and "Instructions" in form
+    dept.get("/lang/zh?next=/")
+    assert "我的待办" in text_of(dept.get("/"))

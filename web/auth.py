@@ -1,0 +1,120 @@
+"""Sign-in and sign-out (Flask-Login), with the accounts ``shanyu user add`` creates.
+
+A wrong user name and a wrong password get the same answer. Failed attempts are throttled per
+account and per address (``LOGIN_LIMIT_ACCOUNT`` / ``LOGIN_LIMIT_ADDRESS``). The session's user id
+carries a fragment of the password hash, so changing a password signs out every other session of
+that user; a disabled user is signed out on the next request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from web.extensions import limiter, login_manager
+from workflow.store import User, UserRole
+from workflow.users import Actor, check_password
+
+bp = Blueprint("auth", __name__)
+
+
+@dataclass
+class WebUser:
+    """The signed-in user: the ``Actor`` every engine command takes, plus what pages show."""
+
+    actor: Actor
+    display_name: str
+    session_id: str
+    is_authenticated: bool = True
+    is_active: bool = True
+    is_anonymous: bool = False
+
+    def get_id(self) -> str:
+        return self.session_id
+
+    @property
+    def name(self) -> str:
+        return self.actor.name
+
+
+def _session_id(name: str, password_hash: str | None) -> str:
+    return f"{name}|{(password_hash or '')[-12:]}"
+
+
+@login_manager.user_loader
+def load_user(session_id: str) -> WebUser | None:
+    name = session_id.split("|", 1)[0]
+    db = current_app.extensions["shanyu"]["db"]
+    with db.read() as s:
+        user = s.execute(select(User).where(User.name == name)).scalar_one_or_none()
+        if user is None or user.disabled or _session_id(user.name, user.password_hash) != session_id:
+            return None
+        roles = frozenset(s.execute(select(UserRole.role).where(UserRole.user_id == user.id)).scalars())
+        return WebUser(Actor(user.name, roles, user.district), user.display_name or user.name, session_id)
+
+
+@login_manager.unauthorized_handler
+def unauthorized() -> Response:
+    flash(_("请先登录。"), "info")
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+def is_safe_next(target: str) -> bool:
+    """A redirect target inside this site (a path, never another host)."""
+    return bool(target) and target.startswith("/") and not target.startswith("//") and "\\" not in target
+
+
+def _account_key() -> str:
+    return "account:" + (request.form.get("username") or "").strip().lower()[:100]
+
+
+def _failed(response: Response) -> bool:
+    return response.status_code == 401
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_ACCOUNT"], key_func=_account_key, methods=["POST"],
+               deduct_when=_failed)
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_ADDRESS"], methods=["POST"], deduct_when=_failed)
+def login() -> Any:
+    if current_user.is_authenticated:
+        return redirect(url_for("inbox.index"))
+    target = request.values.get("next", "")
+    if request.method == "GET":
+        return render_template("login.html", next=target, username="")
+    username = (request.form.get("username") or "").strip()
+    password = request.form.get("password") or ""
+    db = current_app.extensions["shanyu"]["db"]
+    with db.read() as s:
+        user = s.execute(select(User).where(User.name == username[:100])).scalar_one_or_none()
+        ok = user is not None and not user.disabled and check_password(user.password_hash, password)
+        session_id = _session_id(user.name, user.password_hash) if ok and user is not None else ""
+    web_user = load_user(session_id) if ok else None
+    if web_user is None:
+        return render_template("login.html", next=target, username=username,
+                               error=_("用户名或密码不正确。")), 401
+    lang = session.get("lang")
+    session.clear()  # a fresh session on sign-in (no fixation); the language choice stays
+    if lang:
+        session["lang"] = lang
+    session.permanent = True
+    login_user(web_user)
+    return redirect(target if is_safe_next(target) else url_for("inbox.index"))
+
+
+@bp.post("/logout")
+@login_required
+def logout() -> Response:
+    lang = session.get("lang")
+    logout_user()
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    flash(_("您已退出登录。"), "info")
+    return redirect(url_for("auth.login"))

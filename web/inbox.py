@@ -1,0 +1,272 @@
+"""The staff's inbox and task pages.
+
+``/``: the tasks of my roles in my district (held by anyone or nobody), the tasks I hold, the
+tasks I completed; filters, sort, pages. ``/tasks/N``: what the diagram says to do, the case's key
+data, the form (from the task's JSON Schema), drafts, claim / release / complete. Every change
+goes through the engine in one write transaction; a refused change saves nothing and keeps what
+the user typed on the page.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response
+
+from web import formview
+from workflow import forms
+from workflow.calendar_store import load_calendar
+from workflow.clock import SHANGHAI
+from workflow.drafts import discard_drafts, load_draft, save_draft
+from workflow.engine import Engine, TaskView
+from workflow.errors import DeadlinePastCalendar, InvalidData, ShanyuError
+from workflow.inbox import InboxFilter, inbox_page, may_see_task
+from workflow.store import DataBlob, HumanTask, Instance, ProcessVersion, TaskRow
+from workflow.users import AUDITOR, Actor
+
+bp = Blueprint("inbox", __name__)
+
+# a headline per error code, in the page's language; the engine's own message follows it
+HEADLINES = {
+    "task_already_claimed": _l("该任务已被他人领取。"),
+    "task_not_claimed": _l("请先领取该任务。"),
+    "task_not_ready": _l("该任务已不再待办（可能已被办结或撤回）。"),
+    "permission_denied": _l("您无权执行此操作。"),
+    "concurrent_modification": _l("案件刚被他人修改，请刷新后重试。"),
+    "invalid_data": _l("表单内容有误，请按提示修改。未保存任何内容。"),
+    "deadline_past_calendar": _l("工作日历缺少所需年份，请联系管理员导入。"),
+    "workflow_failed": _l("流程无法继续，未保存任何内容。"),
+}
+
+
+def _services() -> tuple[Any, Engine]:
+    ext = current_app.extensions["shanyu"]
+    return ext["db"], ext["engine"]
+
+
+def _actor() -> Actor:
+    actor: Actor = current_user.actor
+    return actor
+
+
+def _headline(exc: ShanyuError) -> str:
+    return str(HEADLINES.get(exc.code) or _("操作未能完成，未保存任何内容。"))
+
+
+@dataclass
+class Due:
+    """A due time as the inbox shows it: the date, and working days left or overdue."""
+
+    at: datetime | None
+    days: int | None  # working days from today to the due date; negative: overdue by that many
+    overdue: bool
+    unknown_year: bool = False
+
+
+def due_of(session: Session, at: datetime | None, now: datetime) -> Due:
+    if at is None:
+        return Due(None, None, False)
+    overdue = at < now
+    try:
+        days = load_calendar(session).workdays_between(now.astimezone(SHANGHAI).date(),
+                                                       at.astimezone(SHANGHAI).date())
+    except DeadlinePastCalendar:
+        return Due(at, None, overdue, unknown_year=True)
+    return Due(at, days, overdue)
+
+
+def _filter_from(args: Any) -> InboxFilter:
+    def number(name: str, default: int) -> int:
+        try:
+            return int(args.get(name, default))
+        except (TypeError, ValueError):
+            return default
+
+    tab = args.get("tab", "open")
+    sort = args.get("sort", "due")
+    try:
+        return InboxFilter(tab=tab if tab in ("open", "mine", "done") else "open",
+                           district=(args.get("district") or None), process_id=(args.get("process") or None),
+                           overdue=args.get("overdue") == "1", sort=sort if sort in ("due", "oldest", "newest") else "due",
+                           page=min(max(number("page", 1), 1), 100_000))
+    except InvalidData:
+        return InboxFilter()
+
+
+@bp.get("/")
+@login_required
+def index() -> str:
+    db, _engine = _services()
+    actor = _actor()
+    flt = _filter_from(request.args)
+    with db.read() as session:
+        page = inbox_page(session, actor, flt, now=g.now)
+        counts = {tab: inbox_page(session, actor, InboxFilter(tab=tab, size=1), now=g.now).total
+                  for tab in ("open", "mine", "done")}
+        dues = {t.id: due_of(session, t.due_at, g.now) for t in page.tasks}
+        processes = sorted(set(session.execute(select(ProcessVersion.process_id, ProcessVersion.name)).all()))
+    names: dict[str, str] = {}
+    for pid, name in processes:
+        names[pid] = name or pid
+    return render_template("inbox.html", page=page, flt=flt, counts=counts, dues=dues, process_names=names,
+                           args=request.args, is_auditor=AUDITOR in actor.roles)
+
+
+def _task_or_404(session: Session, task_id: int, actor: Actor) -> TaskView:
+    row = session.execute(select(HumanTask).where(HumanTask.id == task_id)).scalar_one_or_none()
+    if row is None:
+        abort(404)
+    task = TaskView.of(row)
+    if not may_see_task(actor, task):
+        abort(404)  # not "forbidden": whether the task exists is not for this user to learn
+    return task
+
+
+def _task_data(session: Session, task: TaskView) -> dict[str, Any]:
+    body = session.execute(
+        select(DataBlob.body).join(TaskRow, TaskRow.data_hash == DataBlob.hash)
+        .where(TaskRow.instance_id == task.instance_id, TaskRow.task_id == task.task_id)).scalar_one_or_none()
+    data = json.loads(body) if body else {}
+    return data if isinstance(data, dict) else {}
+
+
+def _instructions(engine: Engine, session: Session, version_id: int, bpmn_id: str) -> str:
+    spec, subprocess_specs = engine.cases.specs_for(session, version_id)
+    for candidate in (spec, *subprocess_specs.values()):
+        task_spec = candidate.task_specs.get(bpmn_id)
+        if task_spec is not None:
+            return str(getattr(task_spec, "documentation", None) or "")
+    return ""
+
+
+def _page(task_id: int, *, values: dict[str, Any] | None = None, errors: dict[str, list[str]] | None = None,
+          general: list[str] | None = None, status: int = 200) -> tuple[str, int]:
+    db, engine = _services()
+    actor = _actor()
+    with db.read() as session:
+        task = _task_or_404(session, task_id, actor)
+        instance = session.get(Instance, task.instance_id)
+        assert instance is not None
+        version = session.get(ProcessVersion, instance.process_version_id)
+        data = _task_data(session, task)
+        schema = engine.cases.forms_for(session, instance.process_version_id).get(task.form or "") if task.form else None
+        fields = formview.fields_of(schema, data) if schema else []
+        draft = load_draft(session, task, actor)
+        due = due_of(session, task.due_at, g.now)
+        instructions = _instructions(engine, session, instance.process_version_id, task.bpmn_id)
+    shown = values
+    if shown is None:
+        shown = dict(draft[0]) if draft else {}
+    field_values = {f.key: formview.display_value(f, shown.get(f.key)) for f in fields}
+    holder = task.claimed_by == actor.name and task.state == "ready"
+    may_claim = (task.state == "ready" and task.claimed_by is None and actor.may_work_on(task.role, task.district)
+                 and AUDITOR not in actor.roles)
+    return render_template(
+        "task.html", task=task, instance=instance, version=version, data=data, schema=schema, fields=fields,
+        values=field_values, errors=errors or {}, general=general or [], draft=draft, due=due,
+        instructions=instructions, holder=holder, may_claim=may_claim,
+        may_release=task.state == "ready" and task.claimed_by is not None
+        and (task.claimed_by == actor.name or actor.is_admin),
+        cycle=data.get("cycle_name") or data.get("cycle_id"),
+    ), status
+
+
+@bp.get("/tasks/<int:task_id>")
+@login_required
+def task_page(task_id: int) -> tuple[str, int]:
+    return _page(task_id)
+
+
+def _act(task_id: int, verb: str) -> Response:
+    db, engine = _services()
+    actor = _actor()
+    try:
+        with db.write() as session:
+            _task_or_404(session, task_id, actor)
+            if verb == "claim":
+                engine.claim(session, task_id, actor=actor, now=g.now)
+            else:
+                engine.release(session, task_id, actor=actor, now=g.now)
+    except ShanyuError as exc:
+        flash(f"{_headline(exc)} {exc.message}", "error")
+        return redirect(url_for("inbox.task_page", task_id=task_id))
+    if verb == "claim":
+        flash(_("已领取，请填写并提交。"), "success")
+        return redirect(url_for("inbox.task_page", task_id=task_id))
+    flash(_("已退回，任务回到待领取状态。"), "success")
+    return redirect(url_for("inbox.index"))
+
+
+@bp.post("/tasks/<int:task_id>/claim")
+@login_required
+def claim(task_id: int) -> Response:
+    return _act(task_id, "claim")
+
+
+@bp.post("/tasks/<int:task_id>/release")
+@login_required
+def release(task_id: int) -> Response:
+    return _act(task_id, "release")
+
+
+@bp.post("/tasks/<int:task_id>")
+@login_required
+def submit(task_id: int) -> Response | tuple[str, int]:
+    """Save a draft (``action=draft``) or complete (``action=complete``) with the posted form."""
+    db, engine = _services()
+    actor = _actor()
+    action = request.form.get("action", "complete")
+    with db.read() as session:
+        task = _task_or_404(session, task_id, actor)
+        instance = session.get(Instance, task.instance_id)
+        assert instance is not None
+        schema = engine.cases.forms_for(session, instance.process_version_id).get(task.form or "") if task.form else None
+        fields = formview.fields_of(schema, _task_data(session, task)) if schema else []
+    data, unreadable = formview.read_post(fields, request.form)
+    typed = {**data, **{k: request.form.get(f"f.{k}", "") for k in unreadable}}
+    if action == "draft":
+        try:  # a draft keeps what was typed, readable or not, and is not validated
+            with db.write() as session:
+                save_draft(session, task, typed, actor=actor, now=g.now)
+        except ShanyuError as exc:
+            flash(f"{_headline(exc)} {exc.message}", "error")
+            return redirect(url_for("inbox.task_page", task_id=task_id))
+        flash(_("草稿已保存（未提交，仅您本人可见）。"), "success")
+        return redirect(url_for("inbox.task_page", task_id=task_id))
+    if unreadable:
+        # what could not be read is reported with everything the form's rules say about the rest
+        problems: list[Any] = []
+        if schema is not None:
+            try:
+                forms.validate(schema, data, form=task.form or "")
+            except InvalidData as exc:
+                problems = [p for p in exc.details.get("errors") or []
+                            if str(p.get("field") or "").split("/", 1)[0] not in unreadable]
+        by_field, general = formview.field_messages(problems, fields)
+        for key, message in unreadable.items():
+            by_field[key] = [message]
+        return _page(task_id, values=typed, errors=by_field, general=[str(HEADLINES["invalid_data"]), *general],
+                     status=422)
+    try:
+        with db.write() as session:
+            engine.complete(session, task_id, data, actor=actor, now=g.now)
+            discard_drafts(session, task_id)
+    except InvalidData as exc:
+        by_field, general = formview.field_messages(exc.details.get("errors") or [], fields)
+        if not by_field and not general:
+            general = [exc.message]
+        return _page(task_id, values=typed, errors=by_field, general=[str(HEADLINES["invalid_data"]), *general],
+                     status=422)
+    except ShanyuError as exc:
+        return _page(task_id, values=typed, general=[_headline(exc), exc.message], status=exc.http_status)
+    flash(_("已提交：%(name)s", name=task.name), "success")
+    return redirect(url_for("inbox.index"))
