@@ -30,7 +30,7 @@ from workflow.drafts import discard_drafts, load_draft, save_draft
 from workflow.engine import Engine, TaskView
 from workflow.errors import DeadlinePastCalendar, InvalidData, ShanyuError
 from workflow.inbox import InboxFilter, inbox_page, may_see_task
-from workflow.store import DataBlob, HumanTask, Instance, ProcessVersion, TaskRow
+from workflow.store import Bundle, DataBlob, HumanTask, Instance, ProcessVersion, TaskRow
 from workflow.users import AUDITOR, Actor
 
 bp = Blueprint("inbox", __name__)
@@ -184,6 +184,33 @@ def _page(task_id: int, *, values: dict[str, Any] | None = None, errors: dict[st
 @login_required
 def task_page(task_id: int) -> tuple[str, int]:
     return _page(task_id)
+
+
+def diagram_of(session: Session, version_id: int, element_id: str) -> str | None:
+    """The BPMN file of a process version that draws ``element_id`` (a task of the process, or of
+    one of its subprocesses or call activities)."""
+    files = session.execute(select(Bundle.files).join(ProcessVersion, ProcessVersion.bundle_hash == Bundle.content_hash)
+                            .where(ProcessVersion.id == version_id)).scalar_one()
+    marker = f'id="{element_id}"'
+    for name, text in json.loads(files):
+        if str(name).lower().endswith(".bpmn") and marker in text:
+            return str(text)
+    return None
+
+
+@bp.get("/tasks/<int:task_id>/diagram.bpmn")
+@login_required
+def task_diagram(task_id: int) -> Response:
+    """The diagram the task's case runs on (its pinned version), for the page's viewer."""
+    db, _engine = _services()
+    with db.read() as session:
+        task = _task_or_404(session, task_id, _actor())
+        instance = session.get(Instance, task.instance_id)
+        assert instance is not None
+        text = diagram_of(session, instance.process_version_id, task.bpmn_id)
+    if text is None:
+        abort(404)
+    return Response(text, mimetype="application/xml", headers={"Cache-Control": "private, max-age=3600"})
 
 
 def _act(task_id: int, verb: str) -> Response:

@@ -289,3 +289,18 @@ def test_the_pages_switch_to_english(app: Flask) -> None:
     assert 'name="claim"' in form and ">Claim<" in form and "Instructions" in form
     dept.get("/lang/zh?next=/")
     assert "我的待办" in text_of(dept.get("/"))
+
+
+def test_the_task_page_draws_the_cases_diagram_for_those_who_may_see_it(app: Flask) -> None:
+    task = task_of(db_of(app), INTENTION, JINGAN)
+    dept = browser(app, "jingan-dept")
+    page = text_of(dept.get(f"/tasks/{task}"))
+    assert f'data-src="/tasks/{task}/diagram.bpmn"' in page and "bpmn-navigated-viewer" in page
+    diagram = dept.get(f"/tasks/{task}/diagram.bpmn")
+    assert diagram.status_code == 200 and diagram.mimetype == "application/xml"
+    with db_of(app).read() as s:
+        row = s.get(HumanTask, task)
+        assert row is not None
+    assert f'id="{row.bpmn_id}"' in text_of(diagram) and "bpmndi:BPMNDiagram" in text_of(diagram)
+    assert browser(app, "huangpu-dept").get(f"/tasks/{task}/diagram.bpmn").status_code == 404
+    assert browser(app).get(f"/tasks/{task}/diagram.bpmn").status_code == 302  # sign in first
