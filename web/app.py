@@ -103,10 +103,11 @@ def create_app(config: dict[str, Any] | None = None, *, clock: Clock | None = No
     login_manager.init_app(app)
     Babel(app, locale_selector=select_locale)
 
-    from web import auth, inbox
+    from web import admin, auth, inbox
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(inbox.bp)
+    app.register_blueprint(admin.bp)
 
     app.jinja_env.filters["shanghai"] = shanghai
     app.jinja_env.filters["district"] = lambda code: district_name(code, select_locale()) if code else ""
@@ -144,6 +145,10 @@ def create_app(config: dict[str, Any] | None = None, *, clock: Clock | None = No
     def csrf_failed(exc: CSRFError) -> tuple[str, int]:
         return render_template("error.html", title=_("页面已过期"), message=_(
             "表单已过期或不是从本系统提交的（安全校验失败），未保存任何内容。请返回、刷新页面后重新提交。")), 400
+
+    @app.errorhandler(403)
+    def forbidden(exc: Exception) -> tuple[str, int]:
+        return render_template("error.html", title=_("无权访问"), message=_("您的角色不能使用这个页面。")), 403
 
     @app.errorhandler(404)
     def not_found(exc: Exception) -> tuple[str, int]:

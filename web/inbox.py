@@ -31,7 +31,7 @@ from workflow.engine import Engine, TaskView
 from workflow.errors import DeadlinePastCalendar, InvalidData, ShanyuError
 from workflow.inbox import InboxFilter, inbox_page, may_see_task
 from workflow.store import Bundle, DataBlob, HumanTask, Instance, ProcessVersion, TaskRow
-from workflow.users import AUDITOR, Actor
+from workflow.users import AUDITOR, Actor, list_users
 
 bp = Blueprint("inbox", __name__)
 
@@ -163,6 +163,10 @@ def _page(task_id: int, *, values: dict[str, Any] | None = None, errors: dict[st
         draft = load_draft(session, task, actor)
         due = due_of(session, task.due_at, g.now)
         instructions = _instructions(engine, session, instance.process_version_id, task.bpmn_id)
+        candidates = [u for u in list_users(session) if actor.is_admin and task.state == "ready" and not u.disabled
+                      and u.name != task.claimed_by and AUDITOR not in u.roles
+                      and Actor(u.name, frozenset(u.roles), u.district).may_work_on(task.role, task.district)]
+        candidates.sort(key=lambda u: ("admin" in u.roles, u.name))  # the task's own people first
     shown = values
     if shown is None:
         shown = dict(draft[0]) if draft else {}
@@ -173,7 +177,7 @@ def _page(task_id: int, *, values: dict[str, Any] | None = None, errors: dict[st
     return render_template(
         "task.html", task=task, instance=instance, version=version, data=data, schema=schema, fields=fields,
         values=field_values, errors=errors or {}, general=general or [], draft=draft, due=due,
-        instructions=instructions, holder=holder, may_claim=may_claim,
+        instructions=instructions, holder=holder, may_claim=may_claim, candidates=candidates,
         may_release=task.state == "ready" and task.claimed_by is not None
         and (task.claimed_by == actor.name or actor.is_admin),
         cycle=data.get("cycle_name") or data.get("cycle_id"),

@@ -60,7 +60,7 @@ from .store import (
     table_of,
 )
 from .texts import TAG, canonical_json, refuse_tag_keys
-from .users import PROCESS_OWNER, Actor
+from .users import AUDITOR, PROCESS_OWNER, Actor
 
 MAX_DATA_BYTES = 1_000_000
 MAX_DELIVERIES = 1_000
@@ -84,6 +84,8 @@ class Deployed:
 HUMAN = table_of(HumanTask)
 _CLAIM = Prepared(update(HUMAN).where(HUMAN.c.id == bindparam("tid"), HUMAN.c.claimed_by.is_(None))
                   .values(claimed_by=bindparam("who"), claimed_at=bindparam("at")))
+_REASSIGN = Prepared(update(HUMAN).where(HUMAN.c.id == bindparam("tid"))
+                     .values(claimed_by=bindparam("who"), claimed_at=bindparam("at")))
 _RELEASE = Prepared(update(HUMAN).where(HUMAN.c.id == bindparam("tid")).values(claimed_by=None, claimed_at=None))
 
 
@@ -353,6 +355,32 @@ class Engine:
                      payload={"task": ht.task_id, "bpmn_id": ht.bpmn_id, "human_task": ht.id,
                               "claimed_by": ht.claimed_by})
         return TaskView(**{**row, "claimed_by": None, "claimed_at": None})
+
+    def reassign(self, session: Session, task_id: int, to: Actor, *, reason: str, actor: Actor,
+                 now: datetime) -> TaskView:
+        """An admin hands a ready task to ``to`` (who must be allowed to work on it), held or not,
+        with a reason; the history records who had it, who has it now and why."""
+        actor.require_writer()
+        if not actor.is_admin:
+            raise PermissionDenied(f"Only an admin can reassign a task; {actor.describe()} is not one.")
+        reason = reason.strip()
+        if not reason or len(reason) > 1000:
+            raise InvalidData("Give the reason for the reassignment (1–1,000 characters); it is recorded in the "
+                              "case's history.")
+        row, instance = self.cases.lock_task_row(session, task_id)
+        ht = TaskView.of(row)
+        if ht.state != "ready":
+            raise TaskNotReady(f"Task {task_id} '{ht.name}' is {ht.state} and can no longer be reassigned.")
+        if AUDITOR in to.roles and not to.is_admin or not to.may_work_on(ht.role, ht.district):
+            raise PermissionDenied(f"{to.describe()} may not work on task {task_id} '{ht.name}' "
+                                   f"(role {ht.role}, district {ht.district or 'municipal'}).")
+        if ht.claimed_by == to.name:
+            raise InvalidData(f"Task {task_id} '{ht.name}' is already held by '{to.name}'.")
+        _REASSIGN.run(session, {"tid": task_id, "who": to.name, "at": now})
+        self._record(session, instance, now=now, actor=actor.name, event="task_reassigned",
+                     payload={"task": ht.task_id, "bpmn_id": ht.bpmn_id, "human_task": ht.id,
+                              "from": ht.claimed_by, "to": to.name, "reason": reason})
+        return TaskView(**{**row, "claimed_by": to.name, "claimed_at": now})
 
     def complete(self, session: Session, task_id: int, data: Mapping[str, Any] | None = None, *,
                  actor: Actor, now: datetime) -> TaskView:

@@ -26,7 +26,7 @@ from .state import LoadedCase
 # The history event each input is recorded as.
 STARTED, COMPLETED, DELIVERED, FIRED = "instance_started", "task_completed", "message_delivered", "timer_fired"
 # Events that record a change of who holds a task, not of the workflow state.
-NO_STATE_CHANGE = frozenset({"task_claimed", "task_released"})
+NO_STATE_CHANGE = frozenset({"task_claimed", "task_released", "task_reassigned"})
 
 
 @contextmanager

@@ -105,9 +105,11 @@ def add_user(session: Session, name: str, roles: list[str], *, district: str | N
 
 
 def load_actor(session: Session, name: str) -> Actor:
-    row = session.execute(select(User.id, User.district).where(User.name == name)).first()
+    row = session.execute(select(User.id, User.district, User.disabled).where(User.name == name)).first()
     if row is None:
         raise NotFound(f"There is no user '{name}'. Create one with `shanyu user add {name} --role ROLE`.")
+    if row[2]:
+        raise PermissionDenied(f"User '{name}' is disabled; an admin can enable the account again.")
     roles = session.execute(select(UserRole.role).where(UserRole.user_id == row[0])).scalars().all()
     return Actor(name, frozenset(roles), row[1])
 
@@ -167,3 +169,39 @@ def check_user(session: Session, roles: list[str], district: str | None) -> None
                           f"{', '.join(sorted(known_roles_))} (a role is the name of a lane of a deployed process, "
                           f"or one mapped with `shanyu lane map`; before anything is deployed, the programme's "
                           f"lanes {', '.join(PROGRAMME_ROLES)}).")
+
+
+@dataclass(frozen=True)
+class UserView:
+    """A user as the admin pages list them (never the password hash)."""
+
+    name: str
+    display_name: str
+    district: str | None
+    roles: tuple[str, ...]
+    disabled: bool
+    has_password: bool
+    created_at: datetime
+
+
+def list_users(session: Session) -> list[UserView]:
+    """Every user with their roles, by name."""
+    roles: dict[int, list[str]] = {}
+    for user_id, role in session.execute(select(UserRole.user_id, UserRole.role).order_by(UserRole.role)):
+        roles.setdefault(user_id, []).append(role)
+    return [UserView(u.name, u.display_name or u.name, u.district, tuple(roles.get(u.id, ())), bool(u.disabled),
+                     bool(u.password_hash), u.created_at)
+            for u in session.execute(select(User).order_by(User.name)).scalars()]
+
+
+def set_disabled(session: Session, name: str, disabled: bool, *, by: Actor) -> None:
+    """Disable (or enable again) a user: a disabled user cannot sign in, and their sessions end.
+    Admins cannot disable themselves (someone must be left to undo it)."""
+    if not by.is_admin:
+        raise PermissionDenied(f"Only an admin can disable users; {by.describe()} is not one.")
+    if disabled and name == by.name:
+        raise InvalidData("You cannot disable your own account.")
+    user = session.execute(select(User).where(User.name == name)).scalar_one_or_none()
+    if user is None:
+        raise NotFound(f"There is no user '{name}'.")
+    user.disabled = disabled

@@ -209,3 +209,18 @@ def test_concurrent_deploys_of_one_process_get_consecutive_versions(db: Database
     assert sorted(r.version for r in results) == list(range(1, n + 1))
     with db.read() as s:
         assert sorted(s.execute(select(ProcessVersion.version)).scalars()) == list(range(1, n + 1))
+
+
+def test_a_disabled_user_cannot_act_and_only_admins_disable(db: Database, users: dict[str, Actor]) -> None:
+    from workflow.users import load_actor, set_disabled
+
+    with db.write() as session:
+        with pytest.raises(PermissionDenied):
+            set_disabled(session, "huangpu2", True, by=users["city"])
+        with pytest.raises(InvalidData):
+            set_disabled(session, "admin", True, by=users["admin"])
+        set_disabled(session, "huangpu2", True, by=users["admin"])
+    with db.read() as session:
+        with pytest.raises(PermissionDenied, match="disabled"):
+            load_actor(session, "huangpu2")
+        assert load_actor(session, "huangpu").name == "huangpu"
