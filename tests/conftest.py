@@ -126,3 +126,12 @@ def deploy(engine: Engine, db: Database, clock: FakeClock, *names: str) -> None:
     files = {name: (BPMN / name).read_bytes() for name in names}
     with db.write() as session:
         engine.deploy(session, files, actor=admin, now=clock.now())
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The demo, seeded once per test session (on the fixed clock of ``tests.web.pages.NOW``)
+    into a SQLite file that web and browser tests copy."""
+    from tests.web.pages import sqlite_template
+
+    yield from sqlite_template(tmp_path_factory.mktemp("demo-template"))

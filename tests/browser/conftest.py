@@ -58,3 +58,20 @@ def live_server(tmp_path: Path) -> Iterator[str]:
     finally:
         server.shutdown()
         thread.join(timeout=10)
+
+
+@pytest.fixture
+def demo_server(demo_template: Path, tmp_path: Path) -> Iterator[str]:
+    """A server on a copy of the demo, its clock fixed at ``tests.web.pages.NOW``."""
+    from tests.web.pages import copy_sqlite, make_app
+
+    app = make_app(copy_sqlite(demo_template, tmp_path))
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        app.extensions["shanyu"]["db"].dispose()

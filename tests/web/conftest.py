@@ -166,10 +166,3 @@ def run_to_audit(cli: Shanyu, district: str = "310101", user: str = "huangpu") -
     cli.ok("complete", str(review["id"]), "--as", "city", "--data", '{"opinion": "同意"}')
     return int(case["id"])
 
-
-@pytest.fixture(scope="session")
-def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """The demo, seeded once per test session into a SQLite file that tests copy."""
-    from tests.web.pages import sqlite_template
-
-    yield from sqlite_template(tmp_path_factory.mktemp("demo-template"))
