@@ -141,6 +141,7 @@ def _log_to_stderr() -> None:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
+        logger.propagate = False  # the web server may give the root logger a handler too
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
