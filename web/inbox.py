@@ -29,7 +29,7 @@ from workflow.clock import SHANGHAI
 from workflow.drafts import discard_drafts, load_draft, save_draft
 from workflow.engine import Engine, TaskView
 from workflow.errors import DeadlinePastCalendar, InvalidData, ShanyuError
-from workflow.inbox import InboxFilter, inbox_page, may_see_task
+from workflow.inbox import InboxFilter, cycles, inbox_page, may_see_task
 from workflow.store import Bundle, DataBlob, HumanTask, Instance, ProcessVersion, TaskRow
 from workflow.users import AUDITOR, Actor, list_users
 
@@ -95,6 +95,7 @@ def _filter_from(args: Any) -> InboxFilter:
     sort = args.get("sort", "due")
     try:
         return InboxFilter(tab=tab if tab in ("open", "mine", "done") else "open",
+                           cycle=(args.get("cycle") or None)[:100] if args.get("cycle") else None,
                            district=(args.get("district") or None), process_id=(args.get("process") or None),
                            overdue=args.get("overdue") == "1", sort=sort if sort in ("due", "oldest", "newest") else "due",
                            page=min(max(number("page", 1), 1), 100_000))
@@ -114,11 +115,12 @@ def index() -> str:
                   for tab in ("open", "mine", "done")}
         dues = {t.id: due_of(session, t.due_at, g.now) for t in page.tasks}
         processes = sorted(set(session.execute(select(ProcessVersion.process_id, ProcessVersion.name)).all()))
+        cycle_ids = cycles(session)
     names: dict[str, str] = {}
     for pid, name in processes:
         names[pid] = name or pid
     return render_template("inbox.html", page=page, flt=flt, counts=counts, dues=dues, process_names=names,
-                           args=request.args, is_auditor=AUDITOR in actor.roles)
+                           args=request.args, is_auditor=AUDITOR in actor.roles, cycles=cycle_ids)
 
 
 def _task_or_404(session: Session, task_id: int, actor: Actor) -> TaskView:

@@ -89,6 +89,14 @@ _REASSIGN = Prepared(update(HUMAN).where(HUMAN.c.id == bindparam("tid"))
 _RELEASE = Prepared(update(HUMAN).where(HUMAN.c.id == bindparam("tid")).values(claimed_by=None, claimed_at=None))
 
 
+def cycle_of(data: Mapping[str, Any]) -> str | None:
+    """The creation cycle a case's start data names (``cycle_id``), as the inbox filters by it."""
+    value = data.get("cycle_id")
+    if isinstance(value, bool) or not isinstance(value, str | int) or not str(value):
+        return None
+    return str(value)[:100]
+
+
 @dataclass(frozen=True)
 class TaskView:
     """A row of the inbox projection, as commands return it."""
@@ -306,7 +314,7 @@ class Engine:
         spec, subprocess_specs = self.cases.specs_for(session, pv.id)
         instance_id = int(session.connection().execute(insert(table_of(Instance)).values(
             process_version_id=pv.id, process_id=pv.process_id, status="running", district=district,
-            started_by=actor.name, started_at=now, updated_at=now, lock_version=0, state_token="", meta="",
+            cycle_id=cycle_of(data), started_by=actor.name, started_at=now, updated_at=now, lock_version=0, state_token="", meta="",
             event_count=0, head_hash="", state_digest="").returning(table_of(Instance).c.id)).scalar_one())
         workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=self.script_engine)
         case = self.cases.new_case(instance_id, pv.process_id, pv.id, district, workflow)

@@ -27,10 +27,11 @@ from .cases import human_row
 from .engine import TaskView
 from .errors import InvalidData
 from .fastsql import Prepared
-from .store import HumanTask, table_of
+from .store import HumanTask, Instance, table_of
 from .users import AUDITOR, Actor
 
 HT = table_of(HumanTask)
+INSTANCE = table_of(Instance)
 
 
 def _statement(admin: bool, roles: tuple[str, ...], has_district: bool, limit: int | None) -> Select[Any]:
@@ -86,6 +87,7 @@ class InboxFilter:
     completed). ``overdue``: only tasks whose due time has passed (``now``)."""
 
     tab: str = "open"
+    cycle: str | None = None
     district: str | None = None
     process_id: str | None = None
     overdue: bool = False
@@ -133,6 +135,8 @@ def inbox_page(session: Session, actor: Actor, flt: InboxFilter, *, now: datetim
     Every filter is an equality or a range on ``human_task`` that its indexes answer; the count
     runs over the same conditions. Sorting by due date puts tasks without one last."""
     conditions = _visible(actor, flt.tab)
+    if flt.cycle:
+        conditions.append(HT.c.instance_id.in_(select(INSTANCE.c.id).where(INSTANCE.c.cycle_id == flt.cycle)))
     if flt.district:
         conditions.append(HT.c.district == flt.district)
     if flt.process_id:
@@ -162,3 +166,9 @@ def may_see_task(actor: Actor, task: TaskView) -> bool:
     if task.claimed_by == actor.name or task.completed_by == actor.name:
         return True
     return actor.may_work_on(task.role, task.district)
+
+
+def cycles(session: Session) -> list[str]:
+    """The creation cycles that cases belong to, newest first (for the inbox's filter)."""
+    found = session.execute(select(INSTANCE.c.cycle_id).where(INSTANCE.c.cycle_id.is_not(None)).distinct()).scalars()
+    return sorted((str(c) for c in found), reverse=True)

@@ -116,6 +116,8 @@ class Instance(Base):
     process_id: Mapped[str] = mapped_column(String(200), index=True)
     status: Mapped[str] = mapped_column(String(20), index=True)  # running | completed | cancelled
     district: Mapped[str | None] = mapped_column(String(20), index=True)
+    # the creation cycle of the start data's ``cycle_id``, if any (the inbox filters by it)
+    cycle_id: Mapped[str | None] = mapped_column(String(100), index=True)
     started_by: Mapped[str] = mapped_column(String(100))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -13,7 +13,7 @@ from flask import Flask
 from sqlalchemy import select, update
 
 from tests.web.pages import browser, copy_sqlite, event_count, make_app, task_ids, task_of
-from workflow.store import Database, HumanTask, TaskDraft, User
+from workflow.store import Database, HumanTask, Instance, TaskDraft, User
 from workflow.users import add_user
 
 INTENTION = "拟定创建意向"
@@ -304,3 +304,17 @@ def test_the_task_page_draws_the_cases_diagram_for_those_who_may_see_it(app: Fla
     assert f'id="{row.bpmn_id}"' in text_of(diagram) and "bpmndi:BPMNDiagram" in text_of(diagram)
     assert browser(app, "huangpu-dept").get(f"/tasks/{task}/diagram.bpmn").status_code == 404
     assert browser(app).get(f"/tasks/{task}/diagram.bpmn").status_code == 302  # sign in first
+
+
+def test_the_inbox_filters_by_creation_cycle(app: Flask) -> None:
+    admin = browser(app, "admin")
+    page = text_of(admin.get("/"))
+    assert '<option value="2026-demo"' in page and '<option value="2021-2022"' in page
+    with db_of(app).read() as s:
+        live = s.execute(select(HumanTask.id).join(Instance, Instance.id == HumanTask.instance_id)
+                         .where(HumanTask.state == "ready", Instance.cycle_id == "2026-demo")).scalars().all()
+        others = s.execute(select(HumanTask.id).join(Instance, Instance.id == HumanTask.instance_id)
+                           .where(HumanTask.state == "ready", Instance.cycle_id.is_(None))).scalars().all()
+    assert live and others  # the demo has open work in the live cycle and in title management
+    assert sorted(task_ids(text_of(admin.get("/?cycle=2026-demo")))) == sorted(live)
+    assert task_ids(text_of(admin.get("/?cycle=2021-2022"))) == []  # the first cycle is over

@@ -133,3 +133,28 @@ def test_0004_keeps_the_inbox_rows_and_keys_them_by_case(empty_db: Database) -> 
     with pytest.raises(IntegrityError):
         with empty_db.engine.begin() as conn:
             conn.execute(text(row), {"id": 8, "task": "task-a", **at})
+
+
+def test_0011_fills_each_cases_cycle_from_its_start_event(empty_db: Database) -> None:
+    cfg = migrate.alembic_config()
+    with empty_db.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0007")
+    at = {"at": datetime(2026, 12, 3, 16, 0)}
+    with empty_db.engine.begin() as conn:
+        conn.execute(text("INSERT INTO bundle (content_hash, files, created_at) VALUES ('h', '[]', :at)"), at)
+        conn.execute(text("INSERT INTO process_version (id, process_id, version, name, bundle_hash, deployed_at, "
+                          "deployed_by) VALUES (1, 'p', 1, '', 'h', :at, 'u')"), at)
+        for iid, payload in [(1, '{"data": {"cycle_id": "2021-2022", "district": "310101"}}'),
+                             (2, '{"data": {"district": "310101"}}'), (3, "not json"), (4, '{"data": {"cycle_id": 7}}')]:
+            conn.execute(text("INSERT INTO instance (id, process_version_id, process_id, status, started_by, "
+                              "started_at, updated_at, lock_version, state_token, meta, event_count, head_hash) "
+                              "VALUES (:id, 1, 'p', 'running', 'u', :at, :at, 0, '', '{}', 1, '')"), {"id": iid, **at})
+            conn.execute(text("INSERT INTO history_event (instance_id, seq, type, at, actor, payload, state_digest, "
+                              "prev_hash, hash) VALUES (:id, 1, 'instance_started', 'x', 'u', :payload, '', '', "
+                              ":hash)"), {"id": iid, "payload": payload, "hash": f"h{iid}"})
+    migrate.upgrade(empty_db)
+    assert differences(empty_db) == []
+    with empty_db.engine.connect() as conn:
+        found = conn.execute(text("SELECT id, cycle_id FROM instance ORDER BY id")).all()
+    assert found == [(1, "2021-2022"), (2, None), (3, None), (4, "7")]
