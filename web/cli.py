@@ -208,18 +208,29 @@ def cmd_history_show(ctx: Context) -> None:
 
 
 def cmd_history_verify(ctx: Context) -> None:
+    """Each case's hash chain, then its live state against the chain (``workflow.integrity``)."""
+    from workflow import integrity
+
     with ctx.db.read() as session:
         if ctx.args.instance is not None:
             results = [history.verify_instance(session, ctx.args.instance)]
         else:
             results = list(history.verify_all(session))
+        chained = [r.instance_id for r in results if r.ok]
+        altered = [s for s in integrity.check_all(session, ctx.engine.cases, chained) if not s.ok]
     broken = [r for r in results if not r.ok]
-    ctx.out({"ok": not broken, "instances": len(results), "events": sum(r.events for r in results),
-             "broken": [r.to_dict() for r in broken]},
+    problems = [r.to_dict() for r in broken] + [
+        {"instance_id": s.instance_id, "ok": False, "broken_seq": None, "reason": f"live state: {s.reason}"}
+        for s in altered]
+    ok = not problems
+    ctx.out({"ok": ok, "instances": len(results), "events": sum(r.events for r in results),
+             "broken": problems},
             lambda: "\n".join([f"case {r.instance_id}: BROKEN at event {r.broken_seq}: {r.reason}" for r in broken]
+                              + [f"case {s.instance_id}: LIVE STATE ALTERED: {s.reason}" for s in altered]
                               + [f"{len(results)} case(s), {sum(r.events for r in results)} events: "
-                                 + ("all chains intact" if not broken else f"{len(broken)} broken")]))
-    if broken:
+                                 + ("all chains intact, every live state matches its history" if ok
+                                    else f"{len(broken)} broken chain(s), {len(altered)} altered live state(s)")]))
+    if not ok:
         raise SystemExit(1)
 
 

@@ -27,7 +27,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from . import specs as specs_mod
-from .errors import ConcurrentModification, NotFound
+from .digest import state_digest
+from .errors import ConcurrentModification, NotFound, StateAltered
 from .fastsql import Prepared, as_utc, driver_of
 from .forms import forms_of
 from .history import ChainHead
@@ -35,6 +36,7 @@ from .state import Changes, LoadedCase, restore
 from .store import (
     Bundle,
     DataBlob,
+    HistoryEvent,
     HumanTask,
     Instance,
     MessageSubscription,
@@ -43,6 +45,7 @@ from .store import (
     Timer,
     table_of,
 )
+from .texts import sha256
 
 INSTANCE = table_of(Instance)
 HUMAN = table_of(HumanTask)
@@ -101,6 +104,10 @@ _SAVE_INSTANCE_P = {
 _BUMP_INSTANCE_P = Prepared(_BUMP_INSTANCE)
 # loading a case: its meta, its task rows with their data, and its open projections
 _IID: Any = bindparam("iid")
+_EVENT = table_of(HistoryEvent)
+_HEAD_DIGEST = Prepared(select(_EVENT.c.state_digest).select_from(INSTANCE.join(
+    _EVENT, (_EVENT.c.instance_id == INSTANCE.c.id) & (_EVENT.c.seq == INSTANCE.c.event_count)))
+    .where(INSTANCE.c.id == _IID))
 _LOAD_META = Prepared(select(INSTANCE.c.meta).where(INSTANCE.c.id == _IID))
 _LOAD_ROWS = Prepared(select(TASK_ROW.c.task_id, TASK_ROW.c.body, TASK_ROW.c.data_hash, BLOB.c.body)
                       .join(BLOB, BLOB.c.hash == TASK_ROW.c.data_hash).where(TASK_ROW.c.instance_id == _IID))
@@ -239,17 +246,51 @@ class CaseStore:
             return cached
         return self._load(session, row)
 
-    def restore(self, session: Session, instance_id: int, version_id: int) -> LoadedCase:
-        """The case's workflow rebuilt from its stored rows, never from the cache."""
+    def restore(self, session: Session, instance_id: int, version_id: int, *, verify: bool = False) -> LoadedCase:
+        """The case's workflow rebuilt from its stored rows, never from the cache. With ``verify``,
+        the stored state is checked first against itself and against the history
+        (``verify_stored``); ``StateAltered`` when it does not hold."""
         spec, subprocess_specs = self.specs_for(session, version_id)
         [(meta,)] = _LOAD_META.fetchall(session, {"iid": instance_id})
         rows = _LOAD_ROWS.fetchall(session, {"iid": instance_id})
         blobs = {data_hash: data for _tid, _body, data_hash, data in rows}
-        return restore(spec, subprocess_specs, meta, [(tid, body, data_hash) for tid, body, data_hash, _data in rows],
-                       blobs, self.script_engine)
+        if verify:
+            altered = [h for h, body in blobs.items() if sha256(body) != h]
+            if altered:
+                raise StateAltered(f"Case {instance_id}: the stored task data {altered[0][:12]}… no longer matches "
+                                   f"its hash ({len(altered)} data record(s) altered). The command was refused and "
+                                   "nothing was changed; `shanyu history verify` reports the case.",
+                                   instance_id=instance_id, data_hashes=altered)
+        try:
+            loaded = restore(spec, subprocess_specs, meta,
+                             [(tid, body, data_hash) for tid, body, data_hash, _data in rows], blobs,
+                             self.script_engine)
+        except StateAltered:
+            raise
+        except Exception as exc:
+            if not verify:
+                raise
+            raise StateAltered(f"Case {instance_id}: its stored rows no longer rebuild a case "
+                               f"({type(exc).__name__}: {exc}). The command was refused and nothing was changed.",
+                               instance_id=instance_id) from exc
+        if verify:
+            self.verify_stored(session, instance_id, loaded)
+        return loaded
+
+    @staticmethod
+    def verify_stored(session: Session, instance_id: int, loaded: LoadedCase) -> None:
+        """The rebuilt state's digest must be the one the case's newest event recorded."""
+        found = _HEAD_DIGEST.fetchall(session, {"iid": instance_id})
+        recorded = found[0][0] if found else None
+        digest = state_digest(loaded)
+        if recorded != digest:
+            raise StateAltered(f"Case {instance_id}: its stored state rebuilds to digest {digest[:12]}…, but its "
+                               f"newest event recorded {str(recorded)[:12]}…: the stored state was changed outside "
+                               "the engine. The command was refused and nothing was changed; `shanyu history "
+                               "verify` reports the case.", instance_id=instance_id)
 
     def _load(self, session: Session, row: InstanceRow) -> Case:
-        loaded = self.restore(session, row.id, row.process_version_id)
+        loaded = self.restore(session, row.id, row.process_version_id, verify=True)
         case = Case(row.id, row.process_id, row.process_version_id, row.status, row.district, row.lock_version,
                     row.state_token, ChainHead(row.event_count, row.head_hash), loaded)
         params = {"iid": row.id}

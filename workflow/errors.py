@@ -150,3 +150,13 @@ class StateDiverged(ShanyuError):
 
     code = "state_diverged"
     http_status = 500
+
+
+class StateAltered(ShanyuError):
+    """A case's stored state is not what its history says it is: a data blob whose content no
+    longer has its hash, or rows that rebuild to a state whose digest is not the one the newest
+    event recorded. Someone or something changed the database behind the engine's back. The
+    command is refused and nothing is changed."""
+
+    code = "state_altered"
+    http_status = 409

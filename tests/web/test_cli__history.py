@@ -53,7 +53,7 @@ def test_history_verify_names_the_tampered_case_and_event(ready: Shanyu) -> None
 
     run = ready("history", "verify")
     assert (run.code, run.err) == (0, "")
-    assert run.out.strip() == f"2 case(s), {total} events: all chains intact"
+    assert run.out.strip() == f"2 case(s), {total} events: all chains intact, every live state matches its history"
     assert ready.ok("history", "verify") == {"ok": True, "instances": 2, "events": total, "broken": []}
 
     ready.sql(
@@ -66,7 +66,7 @@ def test_history_verify_names_the_tampered_case_and_event(ready: Shanyu) -> None
     assert run.code == 1
     lines = run.out.splitlines()
     assert lines[0].startswith(f"case {tampered}: BROKEN at event 2: event 2 (task_claimed) was altered")
-    assert lines[-1].startswith("2 case(s), ") and lines[-1].endswith(" events: 1 broken")
+    assert lines[-1].startswith("2 case(s), ") and lines[-1].endswith(" events: 1 broken chain(s), 0 altered live state(s)")
 
     result = ready("history", "verify", str(tampered), "--json")
     assert result.code == 1
