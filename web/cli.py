@@ -234,17 +234,34 @@ def cmd_history_verify(ctx: Context) -> None:
         raise SystemExit(1)
 
 
-def cmd_history_replay(ctx: Context) -> None:
-    from workflow.replay import replay
+def state_lines(state: dict[str, Any]) -> list[str]:
+    """The case after a replayed event, as ``history replay --upto`` prints it."""
+    event = state["event"] or {}
+    lines = [f"after event #{event.get('seq')} ({event.get('type')}, {event.get('actor')}):"]
+    for t in state["active_tasks"]:
+        held = f", held by {t['claimed_by']}" if t["claimed_by"] else ", not claimed"
+        lines.append(f"  open: {t['name']} ({t['lane'] or '-'}{held})")
+    lines += [f"  waiting: {t['name']}" for t in state["waiting"]]
+    lines.append(f"  {len(state['completed'])} task(s) completed so far")
+    return lines
 
+
+def cmd_history_replay(ctx: Context) -> None:
+    from workflow.replay import replay, state_at
+
+    state: dict[str, Any] | None = None
     with ctx.db.read() as session:
-        result = replay(session, ctx.engine, ctx.args.instance, upto=ctx.args.upto)
-    ctx.out(result.to_dict(), lambda: "\n".join(
+        if ctx.args.upto is not None:
+            result, state = state_at(session, ctx.engine, ctx.args.instance, ctx.args.upto)
+        else:
+            result = replay(session, ctx.engine, ctx.args.instance)
+    ctx.out({**result.to_dict(), **({"state": state} if state is not None else {})}, lambda: "\n".join(
         [f"#{s.seq:<4} {s.at[:19].replace('T', ' ')}Z  {s.type:<18} "
          + ("state reproduced" if s.ok else f"MISMATCH: {s.note}") for s in result.steps]
         + [f"case {result.instance_id}: " + ("replay reproduces every recorded state" if result.ok
                                              else f"replay differs at event {result.first_mismatch.seq}"
-                                             if result.first_mismatch else "")]))
+                                             if result.first_mismatch else "")]
+        + (state_lines(state) if state is not None else [])))
     if not result.ok:
         raise SystemExit(1)
 

@@ -15,15 +15,18 @@ from typing import Any
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import inputs
 from .digest import state_digest
 from .errors import NotFound, ShanyuError
 from .history import EventView, list_events
-from .paths import find_by_path
+from .paths import all_workflows, find_by_path, task_paths
+from .projections import task_name
 from .scripting import StepLog
 from .state import LoadedCase, collect_changes
+from .store import Instance
 
 
 @dataclass(frozen=True)
@@ -156,3 +159,79 @@ def _apply(engine: Any, case: LoadedCase, event: EventView) -> None:
         raise _Mismatch(f"{len(log.replay)} recorded service-task result(s) were not used")
     if log.replay_functions:
         raise _Mismatch(f"{len(log.replay_functions)} recorded function result(s) were not used")
+
+
+# -- the case as it stood at an event ---------------------------------------------------------
+CLAIMS = ("task_claimed", "task_released", "task_reassigned")
+
+
+@dataclass
+class Holders:
+    """Who held which open user task, followed event by event. Claims change no workflow state,
+    so they are read from the events: a claim names the task by the live case's task id, which
+    ``paths`` turns into the tree path the replayed case shares with the live one."""
+
+    paths: dict[str, str]  # live task id -> tree path
+    by_path: dict[str, str] = field(default_factory=dict)
+    by_bpmn_id: dict[str, str] = field(default_factory=dict)  # claims whose task the live case no longer has
+
+    def follow(self, event: EventView) -> None:
+        payload = event.payload
+        path = self.paths.get(str(payload.get("task", "")))
+        who = {"task_claimed": event.actor, "task_released": None,
+               "task_reassigned": payload.get("to")}.get(event.type) if event.type in CLAIMS else None
+        if event.type in CLAIMS:
+            target = self.by_path if path is not None else self.by_bpmn_id
+            key = path if path is not None else str(payload.get("bpmn_id"))
+            if who is None:
+                target.pop(key, None)
+            else:
+                target[key] = str(who)
+        elif event.type == inputs.COMPLETED:
+            self.by_path.pop(str(payload.get("task", "")), None)
+            self.by_bpmn_id.pop(str(payload.get("bpmn_id", "")), None)
+
+    def holder(self, path: str, bpmn_id: str) -> str | None:
+        return self.by_path.get(path) or self.by_bpmn_id.get(bpmn_id)
+
+
+def state_view(case: LoadedCase, holders: Holders, events: list[EventView]) -> dict[str, Any]:
+    """The replayed case as an auditor reads it: its open user tasks (with who held each), what it
+    waits for, its data, the tasks completed so far (who and when) and the last event applied."""
+    workflow = case.workflow
+    paths = task_paths(workflow)
+    active, waiting = [], []
+    for _key, wf in all_workflows(workflow):
+        for task in wf.tasks.values():
+            spec = task.task_spec
+            path = paths.get(str(task.id), "")
+            if task.state == TaskState.READY and getattr(spec, "manual", False):
+                active.append({"path": path, "bpmn_id": spec.bpmn_id, "name": task_name(task),
+                               "lane": getattr(spec, "lane", None), "claimed_by": holders.holder(path, spec.bpmn_id)})
+            elif task.state == TaskState.WAITING:
+                waiting.append({"path": path, "bpmn_id": spec.bpmn_id, "name": task_name(task)})
+    completed = [{"task": e.payload.get("task"), "bpmn_id": e.payload.get("bpmn_id"), "by": e.actor, "at": e.at}
+                 for e in events if e.type == inputs.COMPLETED]
+    done = [t for _k, wf in all_workflows(workflow) for t in wf.tasks.values() if t.state == TaskState.COMPLETED]
+    latest = max(done, key=lambda t: t.last_state_change, default=None)
+    data = {**(latest.data if latest is not None else {}), **workflow.data}
+    return {"event": events[-1].to_dict() if events else None,
+            "active_tasks": sorted(active, key=lambda t: t["path"]),
+            "waiting": sorted(waiting, key=lambda t: t["path"]),
+            "completed": completed, "data": data}
+
+
+def state_at(session: Session, engine: Any, instance_id: int, upto: int) -> tuple[ReplayResult, dict[str, Any]]:
+    """Replay through event ``upto`` and describe the case as it stood after it (``state_view``).
+    Nothing is written."""
+    from .cases import CaseStore
+
+    result = replay(session, engine, instance_id, upto=upto)
+    events = [e for e in list_events(session, instance_id) if e.seq <= upto]
+    store: CaseStore = engine.cases
+    version = session.execute(select(Instance.process_version_id).where(Instance.id == instance_id)).scalar_one()
+    holders = Holders(task_paths(store.restore(session, instance_id, version).workflow))
+    for event in events:
+        holders.follow(event)
+    assert result.case is not None
+    return result, state_view(result.case, holders, events)
