@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from web import cli_timers, demo
+from web import cli_audit, cli_timers, demo
 from workflow import history, migrate
 from workflow.clock import SHANGHAI, SystemClock
 from workflow.engine import Engine, TaskView
@@ -355,6 +355,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("instance", type=int)
     p.add_argument("--upto", type=int, metavar="SEQ", help="stop after this event")
     p.set_defaults(fn=cmd_history_replay)
+    cli_audit.register_history(hist, common)
     user = sub.add_parser("user", help="manage users").add_subparsers(dest="user_command", required=True)
     p = user.add_parser("add", parents=[common], help="create or update a user")
     p.add_argument("name")

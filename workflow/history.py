@@ -100,6 +100,13 @@ _EVENT_COLUMNS = (HistoryEvent.id, HistoryEvent.instance_id, HistoryEvent.seq, H
                   HistoryEvent.prev_hash, HistoryEvent.hash)
 
 
+def verify_events(instance_id: int, head: ChainHead, events: Iterable[tuple[int, str, str, str, str, str, str, str]]
+                  ) -> VerifyResult:
+    """Check a chain held outside the database (an evidence bundle): events as (seq, type, at,
+    actor, payload text, state digest, previous hash, hash), in their order."""
+    return _check_chain(instance_id, head, [(i, instance_id, *event) for i, event in enumerate(events)])
+
+
 def _check_chain(instance_id: int, head: ChainHead, rows: Iterable[Any]) -> VerifyResult:
     rows = list(rows)
     result = _walk_chain(instance_id, head, rows)

@@ -72,10 +72,16 @@ class Replayer:
     """A case rebuilt event by event: ``advance`` applies further events to the same rebuilt case,
     so that a checker can follow a live case step by step without starting over each time."""
 
-    def __init__(self, session: Session, engine: Any, instance_id: int, first: EventView) -> None:
+    def __init__(self, session: Session | None, engine: Any, instance_id: int, first: EventView, *,
+                 specs: tuple[Any, dict[str, Any]] | None = None) -> None:
+        """The specs are those of the process version the first event names, read through
+        ``session``; or ``specs`` (an evidence bundle's files, replayed without a database)."""
         if first.type != inputs.STARTED:
             raise ShanyuError(f"Case {instance_id}: its history does not begin with the start of the case.")
-        spec, subprocess_specs = engine.cases.specs_for(session, int(first.payload["version_id"]))
+        if specs is None:
+            assert session is not None
+            specs = engine.cases.specs_for(session, int(first.payload["version_id"]))
+        spec, subprocess_specs = specs
         self.engine = engine
         self.instance_id = instance_id
         self.case = LoadedCase(BpmnWorkflow(spec, subprocess_specs, script_engine=engine.script_engine))
