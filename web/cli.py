@@ -218,18 +218,25 @@ def cmd_history_verify(ctx: Context) -> None:
             results = list(history.verify_all(session))
         chained = [r.instance_id for r in results if r.ok]
         altered = [s for s in integrity.check_all(session, ctx.engine.cases, chained) if not s.ok]
+        anchored = cli_audit.check_anchor_file(ctx, session, ctx.args.anchor) if ctx.args.anchor else None
     broken = [r for r in results if not r.ok]
     problems = [r.to_dict() for r in broken] + [
         {"instance_id": s.instance_id, "ok": False, "broken_seq": None, "reason": f"live state: {s.reason}"}
-        for s in altered]
+        for s in altered] + [
+        {"instance_id": p["instance_id"], "ok": False, "broken_seq": None, "reason": f"anchor: {p['reason']}"}
+        for p in (anchored.problems if anchored is not None else [])]
     ok = not problems
     ctx.out({"ok": ok, "instances": len(results), "events": sum(r.events for r in results),
              "broken": problems},
             lambda: "\n".join([f"case {r.instance_id}: BROKEN at event {r.broken_seq}: {r.reason}" for r in broken]
                               + [f"case {s.instance_id}: LIVE STATE ALTERED: {s.reason}" for s in altered]
+                              + [f"ANCHOR: {p['reason']}" for p in (anchored.problems if anchored else [])]
+                              + ([f"anchor of {anchored.at}: {anchored.cases} case head(s) as signed"]
+                                 if anchored is not None and anchored.ok else [])
                               + [f"{len(results)} case(s), {sum(r.events for r in results)} events: "
                                  + ("all chains intact, every live state matches its history" if ok
-                                    else f"{len(broken)} broken chain(s), {len(altered)} altered live state(s)")]))
+                                    else f"{len(broken)} broken chain(s), {len(altered)} altered live state(s)"
+                                    + (f", {len(anchored.problems)} anchor problem(s)" if anchored else ""))]))
     if not ok:
         raise SystemExit(1)
 
@@ -349,6 +356,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(fn=cmd_history_show)
     p = hist.add_parser("verify", parents=[common], help="recompute hash chains (exit 1 if any is broken)")
     p.add_argument("instance", type=int, nargs="?")
+    p.add_argument("--anchor", metavar="FILE", help="also check the chain heads an anchor file signed")
     p.set_defaults(fn=cmd_history_verify)
     p = hist.add_parser("replay", parents=[common], help="rebuild a case from its inputs and compare every "
                         "recorded state (exit 1 on a mismatch)")

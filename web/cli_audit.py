@@ -49,8 +49,45 @@ def cmd_history_check_bundle(ctx: Any) -> None:
         raise SystemExit(1)
 
 
+def cmd_history_anchor(ctx: Any) -> None:
+    from workflow import anchors
+
+    key = anchors.load_key()
+    now = ctx.clock.now()
+    with ctx.db.write() as session:
+        actor = ctx.actor(session)
+        doc = anchors.make_anchor(session, now=now, created_by=actor.name, key=key)
+    folder = Path(ctx.args.out).parent if ctx.args.out else anchors.anchor_dir()
+    path = anchors.write_anchor(doc, folder, now)
+    if ctx.args.out:
+        os.replace(path, ctx.args.out)
+        path = Path(ctx.args.out)
+    cases = json.loads(doc["statement"])["cases"]
+    ctx.out({"file": str(path), "cases": cases, "public_key": doc["public_key"]},
+            f"Anchored the chain heads of {cases} case(s), signed with key {doc['public_key'][:16]}…: {path}")
+
+
+def check_anchor_file(ctx: Any, session: Any, file: str) -> Any:
+    """``history verify --anchor FILE``: the anchor's signature (by this installation's key when it
+    has one) and every anchored head."""
+    from workflow import anchors
+
+    path = Path(file)
+    try:
+        doc = anchors.read_anchor(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidData(f"Cannot read {path}: {exc}.") from exc
+    trusted = anchors.public_hex(anchors.load_key(create=False)) if anchors.key_path().exists() else None
+    return anchors.check_anchor(session, doc, trusted=trusted)
+
+
 def register_history(hist: Any, common: argparse.ArgumentParser) -> None:
-    """Add ``export`` and ``check-bundle`` to ``shanyu history``."""
+    """Add ``export``, ``check-bundle`` and ``anchor`` to ``shanyu history``."""
+    p = hist.add_parser("anchor", parents=[common], help="sign every case's chain head now (Ed25519) and write the "
+                        "anchor file")
+    p.add_argument("--out", metavar="FILE", help="where to write it (default: SHANYU_ANCHOR_DIR, instance/anchors)")
+    p.add_argument("--as", dest="as_user", metavar="USER", help="who anchors (recorded)")
+    p.set_defaults(fn=cmd_history_anchor)
     p = hist.add_parser("export", parents=[common], help="write a case's evidence bundle (verifiable offline)")
     p.add_argument("instance", type=int)
     p.add_argument("--out", required=True, metavar="FILE", help="where to write the bundle (JSON)")

@@ -25,7 +25,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from workflow import calendar_store
+from workflow import anchors, calendar_store
 from workflow.calendar_io import load_overrides
 from workflow.clock import SHANGHAI
 from workflow.errors import InvalidData
@@ -158,6 +158,7 @@ def cmd_scheduler(ctx: Context) -> None:
         clock=ctx.clock,
         poll_interval=ctx.args.poll_interval,
         standby_interval=ctx.args.standby_interval,
+        anchor_every=anchors.DAILY,
     )
     try:
         scheduler.start()
@@ -182,7 +183,7 @@ def scheduler_for(ctx: Context, app: Flask) -> Iterator[Scheduler | None]:
         return
     _log_to_stderr()
     ext = app.extensions["shanyu"]
-    scheduler = Scheduler(ext["db"], ext["engine"], clock=ext["clock"])
+    scheduler = Scheduler(ext["db"], ext["engine"], clock=ext["clock"], anchor_every=anchors.DAILY)
     ext["scheduler"] = scheduler
     scheduler.start()
     try:

@@ -41,6 +41,7 @@ from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from . import anchors
 from .clock import Clock, SystemClock
 from .engine import Engine
 from .scheduler_lock import LeaderLock, lock_for
@@ -66,6 +67,7 @@ class Scheduler:
         poll_interval: float = 30.0,
         standby_interval: float = 10.0,
         lock: LeaderLock | None = None,
+        anchor_every: timedelta | None = None,
     ) -> None:
         if poll_interval <= 0 or standby_interval <= 0:
             raise ValueError("poll_interval and standby_interval must be positive")
@@ -75,6 +77,10 @@ class Scheduler:
         self.poll_interval = poll_interval
         self.standby_interval = standby_interval
         self.lock = lock or lock_for(db)
+        # with a period, the active scheduler signs an anchor of every case's chain head whenever the
+        # newest anchor is older than that (workflow.anchors); ``shanyu serve`` and ``shanyu
+        # scheduler`` ask for one a day
+        self.anchor_every = anchor_every
         self.last_result: SweepResult | None = None
         self.runs = 0  # runs of the job, active or standing by
         self.sweeps = 0  # sweeps run while active
@@ -144,6 +150,7 @@ class Scheduler:
             if self._leading():
                 result = sweep(self.db, self.engine, self.clock.now(), stop=lambda: self._stopping)
                 self.last_result, self.sweeps, self.fired = result, self.sweeps + 1, self.fired + result.count
+                self._anchor_if_due()
                 if result.next_due is not None:
                     delay = self._delay_until(result.next_due)
             else:
@@ -151,6 +158,23 @@ class Scheduler:
         except Exception:  # the database is away, say; try again later, never die
             log.exception("timer sweep failed; trying again in %gs", self.poll_interval)
         self._next_delay = delay
+
+    def _anchor_if_due(self) -> None:
+        if self.anchor_every is None:
+            return
+        try:
+            now = self.clock.now()
+            with self.db.read() as session:
+                last = anchors.latest_at(session)
+            if last is not None and now - last < self.anchor_every:
+                return
+            key = anchors.load_key()
+            with self.db.write() as session:
+                doc = anchors.make_anchor(session, now=now, created_by="scheduler", key=key)
+            path = anchors.write_anchor(doc, anchors.anchor_dir(), now)
+            log.info("anchored the chain heads of every case: %s", path)
+        except Exception:  # an unwritable folder, say: the timers must fire all the same
+            log.exception("writing the daily anchor failed; trying again at the next sweep")
 
     def _ran(self, event: JobEvent) -> None:
         if event.job_id == JOB_ID:

@@ -246,6 +246,19 @@ class User(Base):
     disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
+class Anchor(Base):
+    """A signed statement (Ed25519) of every case's chain head at one moment (``workflow.anchors``)."""
+
+    __tablename__ = "anchor"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    statement: Mapped[str] = mapped_column(Text)  # canonical JSON, exactly as signed
+    signature: Mapped[str] = mapped_column(String(128))  # hex
+    public_key: Mapped[str] = mapped_column(String(64))  # hex, raw Ed25519
+    case_count: Mapped[int] = mapped_column(Integer)
+    created_by: Mapped[str] = mapped_column(String(100))
+
+
 class TaskDraft(Base):
     """Form data the holder of a task saved without completing it: unvalidated, outside the case's
     state and history, visible only to that user, deleted when the task is completed."""

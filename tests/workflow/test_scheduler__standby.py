@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, text
@@ -151,3 +152,34 @@ def test_a_scheduler_whose_lock_session_dies_stops_sweeping_until_it_holds_the_l
 def scheduler_key(lock: AdvisoryLock) -> int:
     key = lock._lock_key()
     return key + (1 << 64) if key < 0 else key
+
+
+def test_the_active_scheduler_anchors_the_chain_heads_once_a_day(
+    db: Database, clock: FakeClock, schedulers: list[Scheduler], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from workflow.anchors import DAILY, check_anchor, read_anchor
+    from workflow.store import Anchor
+
+    monkeypatch.setenv("SHANYU_ANCHOR_KEY", str(tmp_path / "anchor.pem"))
+    monkeypatch.setenv("SHANYU_ANCHOR_DIR", str(tmp_path / "anchors"))
+    engine = Engine()
+    deploy(engine, db, clock, "timers_wait.bpmn")
+    start_waiting(db, engine, clock, BASE + timedelta(days=30))
+
+    def anchors() -> int:
+        with db.read() as session:
+            return int(session.execute(select(func.count()).select_from(Anchor)).scalar_one())
+
+    scheduler = Scheduler(db, engine, clock=clock, anchor_every=DAILY, **FAST)
+    schedulers.append(scheduler)
+    scheduler.start()
+    wait_until(lambda: anchors() == 1, "the first anchor is written")
+    runs = scheduler.runs
+    wait_until(lambda: scheduler.runs > runs + 3, "a few more sweeps")
+    assert anchors() == 1  # not again within the day
+    clock.set(clock.now() + timedelta(days=1, minutes=1))
+    wait_until(lambda: anchors() == 2, "the next day's anchor")
+    files = sorted((tmp_path / "anchors").glob("anchor-*.json"))
+    assert len(files) == 2
+    with db.read() as session:
+        assert check_anchor(session, read_anchor(files[-1].read_text())).ok
