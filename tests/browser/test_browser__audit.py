@@ -1,0 +1,53 @@
+"""The auditor in Chromium: finds 静安's revocation case, moves the replay slider to the
+verification step and sees it marked done on the diagram, downloads the evidence bundle, and the
+bundle checks offline. Screenshot: audit.png (see test_browser__inbox for SHANYU_SCREENSHOT_DIR)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.browser.test_browser__inbox import shots, sign_in
+from workflow.engine import Engine
+from workflow.evidence import check_bundle, read_bundle
+
+pytestmark = pytest.mark.browser
+
+
+def test_the_auditor_replays_a_case_on_its_diagram_and_takes_its_bundle(
+        browser: Any, demo_server: str, tmp_path: Path) -> None:
+    base, folder = demo_server, shots(tmp_path)
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    page = context.new_page()
+    try:
+        sign_in(page, base, "auditor")
+        page.click("header nav a[href='/audit']")
+        page.select_option("select[name=district]", "310106")
+        page.select_option("select[name=process]", "revocation")
+        page.click("form.filters button[type=submit]")
+        rows = page.locator("tr[data-case]")
+        assert rows.count() == 1
+        rows.locator("a").click()
+        assert page.locator("[data-check=chain]").get_attribute("class") == "ok"
+        assert page.locator("[data-check=replay]").get_attribute("class") == "ok"
+        page.wait_for_selector("#diagram[data-ready]", timeout=20_000)
+
+        # the step where 市有关部门 completed the verification (核实)
+        seq = page.locator("tr[data-seq]", has_text="办结任务").first.get_attribute("data-seq")
+        assert seq is not None
+        page.click(f"a.seek[data-seq='{seq}']")
+        page.wait_for_selector(f"#diagram[data-ready='{seq}']", timeout=20_000)
+        assert page.locator("g.djs-element.shanyu-done[data-element-id='Task_verify']").count() == 1
+        assert f"#{seq} " in page.locator("#replay-label").inner_text()
+        page.screenshot(path=str(folder / "audit.png"), full_page=True)
+
+        with page.expect_download() as download:
+            page.click("text=下载证据包")
+        saved = tmp_path / "bundle.json"
+        download.value.save_as(str(saved))
+        result = check_bundle(read_bundle(saved.read_text(encoding="utf-8")), Engine())
+        assert result.ok, result
+    finally:
+        context.close()
