@@ -78,7 +78,8 @@ def save_user() -> Response | tuple[str, int]:
         with _db().write() as s:
             check_user(s, form["roles"], form["district"])
             add_user(s, form["name"], form["roles"], district=form["district"],
-                     password=form["password"] or None, display_name=form["display_name"], now=g.now)
+                     password=form["password"] or None, display_name=form["display_name"], now=g.now,
+                     by=_me().name)
     except ShanyuError as exc:
         with _db().read() as s:
             found = list_users(s)
@@ -95,7 +96,7 @@ def disable_user(name: str) -> Response:
     disabled = request.form.get("disabled") == "1"
     try:
         with _db().write() as s:
-            set_disabled(s, name, disabled, by=_me())
+            set_disabled(s, name, disabled, by=_me(), now=g.now)
     except ShanyuError as exc:
         flash(exc.message, "error")
         return redirect(url_for("admin.users"))
@@ -124,7 +125,7 @@ def save_lane() -> Response:
             if not lane:
                 raise InvalidData(_("请填写泳道名称。"))
             check_user(s, [role], None)
-            count = map_lane(s, lane, role)
+            count = map_lane(s, lane, role, by=_me().name, now=g.now)
     except ShanyuError as exc:
         flash(exc.message, "error")
         return redirect(url_for("admin.lanes"))

@@ -220,3 +220,15 @@ def bundle(instance_id: int) -> Response:
     text = json.dumps(doc, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
     return Response(text, mimetype="application/json", headers={
         "Content-Disposition": f'attachment; filename="shanyu-case-{instance_id}-evidence.json"'})
+
+
+@bp.get("/system")
+@auditors_only
+def system() -> str:
+    """The system journal: deployments, calendar imports, user and lane changes, migrations, anchors."""
+    from workflow import journal
+
+    with _db().read() as s:
+        found = journal.events(s, limit=500)
+        chain = journal.verify(s)
+    return render_template("audit_system.html", events=found, chain=chain, shanghai_of=_shanghai_text)

@@ -141,7 +141,8 @@ def cmd_deploy(ctx: Context) -> None:
                 raise InvalidData(f"Two files would both be named {key!r} in the bundle; deploy them separately.")
             files[key] = file.read_bytes()
     with ctx.db.write() as session:
-        results = ctx.engine.deploy(session, files, actor=ctx.actor(session), now=ctx.clock.now())
+        results = ctx.engine.deploy(session, files, actor=ctx.actor(session), now=ctx.clock.now(),
+                                    reason=getattr(ctx.args, "reason", None))
     ctx.out([r.to_dict() for r in results], lambda: "\n".join(
         f"{r.process_id} v{r.version} ({r.name}): " + ("deployed" if r.created else "unchanged, nothing deployed")
         for r in results))
@@ -219,18 +220,25 @@ def cmd_history_verify(ctx: Context) -> None:
         chained = [r.instance_id for r in results if r.ok]
         altered = [s for s in integrity.check_all(session, ctx.engine.cases, chained) if not s.ok]
         anchored = cli_audit.check_anchor_file(ctx, session, ctx.args.anchor) if ctx.args.anchor else None
+        from workflow import journal
+
+        journaled = journal.verify(session) if ctx.args.instance is None else None
     broken = [r for r in results if not r.ok]
     problems = [r.to_dict() for r in broken] + [
         {"instance_id": s.instance_id, "ok": False, "broken_seq": None, "reason": f"live state: {s.reason}"}
         for s in altered] + [
         {"instance_id": p["instance_id"], "ok": False, "broken_seq": None, "reason": f"anchor: {p['reason']}"}
-        for p in (anchored.problems if anchored is not None else [])]
+        for p in (anchored.problems if anchored is not None else [])] + (
+        [{"instance_id": None, "ok": False, "broken_seq": journaled.broken_seq, "reason": f"journal: {journaled.reason}"}]
+        if journaled is not None and not journaled.ok else [])
     ok = not problems
     ctx.out({"ok": ok, "instances": len(results), "events": sum(r.events for r in results),
-             "broken": problems},
+             "journal_events": journaled.events if journaled is not None else None, "broken": problems},
             lambda: "\n".join([f"case {r.instance_id}: BROKEN at event {r.broken_seq}: {r.reason}" for r in broken]
                               + [f"case {s.instance_id}: LIVE STATE ALTERED: {s.reason}" for s in altered]
                               + [f"ANCHOR: {p['reason']}" for p in (anchored.problems if anchored else [])]
+                              + ([f"SYSTEM JOURNAL BROKEN at event {journaled.broken_seq}: {journaled.reason}"]
+                                 if journaled is not None and not journaled.ok else [])
                               + ([f"anchor of {anchored.at}: {anchored.cases} case head(s) as signed"]
                                  if anchored is not None and anchored.ok else [])
                               + [f"{len(results)} case(s), {sum(r.events for r in results)} events: "
@@ -329,6 +337,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("deploy", parents=[common, needs_user],
                        help="deploy BPMN/DMN files or folders (as a 流程管理员 or admin)")
     p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--reason", help="why this version is deployed (recorded in the system journal)")
     p.set_defaults(fn=cmd_deploy)
     p = sub.add_parser("start", parents=[common, needs_user], help="start a case")
     p.add_argument("process_id")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +82,27 @@ def check_anchor_file(ctx: Any, session: Any, file: str) -> Any:
     return anchors.check_anchor(session, doc, trusted=trusted)
 
 
+def cmd_history_system(ctx: Any) -> None:
+    from workflow import journal
+    from workflow.clock import SHANGHAI
+
+    with ctx.db.read() as session:
+        found = journal.events(session, limit=ctx.args.limit)
+        chain = journal.verify(session)
+    events = [e.to_dict() for e in found]
+
+    def line(e: Any) -> str:
+        at = datetime.fromisoformat(e.at).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S%z")
+        details = ", ".join(f"{k}={v}" for k, v in sorted(e.payload.items()))
+        return f"#{e.seq:<5} {at}  {e.actor:<12} {e.type:<18} {details}"
+
+    ctx.out({"events": events, "verified": chain.to_dict()}, lambda: "\n".join(
+        [line(e) for e in found] + ["journal chain intact" if chain.ok else
+                                    f"JOURNAL BROKEN at event {chain.broken_seq}: {chain.reason}"]))
+    if not chain.ok:
+        raise SystemExit(1)
+
+
 def register_history(hist: Any, common: argparse.ArgumentParser) -> None:
     """Add ``export``, ``check-bundle`` and ``anchor`` to ``shanyu history``."""
     p = hist.add_parser("anchor", parents=[common], help="sign every case's chain head now (Ed25519) and write the "
@@ -88,6 +110,10 @@ def register_history(hist: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--out", metavar="FILE", help="where to write it (default: SHANYU_ANCHOR_DIR, instance/anchors)")
     p.add_argument("--as", dest="as_user", metavar="USER", help="who anchors (recorded)")
     p.set_defaults(fn=cmd_history_anchor)
+    p = hist.add_parser("system", parents=[common], help="the journal of deployments, calendar imports, user and "
+                        "lane changes, migrations and anchors (newest first)")
+    p.add_argument("--limit", type=int, default=100, help="how many events (default 100)")
+    p.set_defaults(fn=cmd_history_system)
     p = hist.add_parser("export", parents=[common], help="write a case's evidence bundle (verifiable offline)")
     p.add_argument("instance", type=int)
     p.add_argument("--out", required=True, metavar="FILE", help="where to write the bundle (JSON)")

@@ -29,10 +29,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from . import journal
 from .clock import iso
 from .errors import InvalidData
 from .store import Anchor, HistoryEvent, Instance
-from .texts import canonical_json
+from .texts import canonical_json, sha256
 
 FORMAT = "shanyu-anchor/1"
 KEY_ENV, DIR_ENV = "SHANYU_ANCHOR_KEY", "SHANYU_ANCHOR_DIR"
@@ -90,6 +91,8 @@ def make_anchor(session: Session, *, now: datetime, created_by: str, key: Ed2551
     session.add(Anchor(at=now, statement=statement, signature=signature, public_key=public, case_count=len(found),
                        created_by=created_by))
     session.flush()
+    journal.record(session, "anchor_made", actor=created_by, at=now,
+                   payload={"cases": len(found), "public_key": public, "statement_hash": sha256(statement)})
     return {"statement": statement, "signature": signature, "public_key": public}
 
 

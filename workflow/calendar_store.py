@@ -50,6 +50,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.orm import Session
 
+from . import journal
 from .calendar import DayOverride, WorkCalendar
 from .calendar import expression_functions as bound_functions
 from .calendar_io import ImportedYear
@@ -165,7 +166,7 @@ class ImportResult:
 
 
 def import_year(
-    session: Session, imported: ImportedYear, now: datetime, *, replace: bool = False
+    session: Session, imported: ImportedYear, now: datetime, *, replace: bool = False, actor: str = "cli"
 ) -> ImportResult:
     """Store one year's official schedule in the caller's write transaction (see module doc)."""
     year = imported.year
@@ -241,6 +242,10 @@ def import_year(
             Timer.due_at <= datetime.combine(last, time.max, tzinfo=SHANGHAI),
         )
     ).scalar_one()
+    if status != "unchanged":
+        journal.record(session, "calendar_imported", actor=actor, at=now, payload={
+            "year": year, "source": imported.source, "days": len(wanted), "status": status,
+            "changed_days": len(changed) if status == "replaced" else 0})
     return ImportResult(
         year,
         imported.source,

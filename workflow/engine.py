@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from handlers.registry import REGISTRY, HandlerContext, HandlerRegistry
 
-from . import calendar_store, consistency, forms, inputs, projections, specs, timeshim
+from . import calendar_store, consistency, forms, inputs, journal, projections, specs, timeshim
 from .cases import Case, CaseStore, InstanceRow
 from .digest import state_digest
 from .errors import (
@@ -182,7 +182,8 @@ class Engine:
         self.cases = CaseStore(self.script_engine, cache_size=cache_size, cache_tasks=cache_tasks)
 
     # -- deploy --------------------------------------------------------------------------------
-    def deploy(self, session: Session, files: Mapping[str, bytes | str], *, actor: Actor, now: datetime) -> list[Deployed]:
+    def deploy(self, session: Session, files: Mapping[str, bytes | str], *, actor: Actor, now: datetime,
+               reason: str | None = None) -> list[Deployed]:
         """Parse and validate a bundle; store a new version of every process whose content changed.
         Only the process owner (``流程管理员``) and admins deploy. Deploys are serialised, so that
         concurrent deploys of one process get consecutive versions."""
@@ -218,6 +219,12 @@ class Engine:
             session.add(row)
             session.flush()
             results.append(Deployed(pid, name, row.version, row.id, bundle.content_hash, True))
+        created = [r for r in results if r.created]
+        if created:
+            journal.record(session, "process_deployed", actor=actor.name, at=now, payload={
+                "content_hash": bundle.content_hash, "files": [name for name, _text in bundle.files],
+                "processes": [{"process_id": r.process_id, "version": r.version} for r in created],
+                **({"reason": reason} if reason else {})})
         return results
 
     def latest_version(self, session: Session, process_id: str) -> ProcessVersion:

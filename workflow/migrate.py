@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 from alembic import command
@@ -9,6 +10,7 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+from . import journal
 from .store import Database
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -20,13 +22,20 @@ def alembic_config() -> Config:
     return cfg
 
 
-def upgrade(db: Database) -> str:
-    """Bring the schema to the newest revision; returns that revision."""
+def upgrade(db: Database, *, actor: str = "system") -> str:
+    """Bring the schema to the newest revision; returns that revision. A migration that ran is
+    recorded in the system journal (from which revision to which)."""
+    before = current_revision(db)
     cfg = alembic_config()
     with db.engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
-    return head_revision()
+    head = head_revision()
+    if before != head:
+        with db.write() as session:
+            journal.record(session, "schema_migrated", actor=actor, at=datetime.now(UTC),
+                           payload={"from": before, "to": head})
+    return head
 
 
 def head_revision() -> str:

@@ -246,6 +246,20 @@ class User(Base):
     disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
+class SystemEvent(Base):
+    """The journal of changes outside any case (``workflow.journal``): append-only, hash-chained."""
+
+    __tablename__ = "system_event"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, unique=True)
+    type: Mapped[str] = mapped_column(String(50))
+    at: Mapped[str] = mapped_column(String(40))  # ISO UTC, exactly as hashed
+    actor: Mapped[str] = mapped_column(String(100))
+    payload: Mapped[str] = mapped_column(Text)  # canonical JSON, exactly as hashed
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
 class Anchor(Base):
     """A signed statement (Ed25519) of every case's chain head at one moment (``workflow.anchors``)."""
 

@@ -15,11 +15,12 @@ import hmac
 import json
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from . import journal
 from .errors import InvalidData, NotFound, PermissionDenied
 from .store import HumanTask, LaneRole, User, UserRole
 
@@ -79,8 +80,11 @@ def check_password(stored: str | None, password: str) -> bool:
 
 
 def add_user(session: Session, name: str, roles: list[str], *, district: str | None = None,
-             password: str | None = None, display_name: str = "", now: datetime) -> Actor:
-    """Create a user, or update the roles, district and password of an existing one."""
+             password: str | None = None, display_name: str = "", now: datetime, by: str = "cli",
+             reason: str | None = None) -> Actor:
+    """Create a user, or update the roles, district and password of an existing one; the system
+    journal records who did it (``by``: the admin, or ``cli`` for the database administrator's
+    ``shanyu user add``), never the password."""
     name = name.strip()
     if not name or len(name) > 100 or any(c.isspace() for c in name):
         raise InvalidData("A user name must be 1–100 characters without spaces.")
@@ -101,6 +105,9 @@ def add_user(session: Session, name: str, roles: list[str], *, district: str | N
     for role in sorted(set(roles)):
         session.add(UserRole(user_id=user.id, role=role))
     session.flush()
+    journal.record(session, "user_saved", actor=by, at=now, payload={
+        "user": name, "roles": sorted(set(roles)), "district": district, "password_set": password is not None,
+        **({"reason": reason} if reason else {})})
     return Actor(name, frozenset(roles), district)
 
 
@@ -114,7 +121,7 @@ def load_actor(session: Session, name: str) -> Actor:
     return Actor(name, frozenset(roles), row[1])
 
 
-def map_lane(session: Session, lane: str, role: str) -> int:
+def map_lane(session: Session, lane: str, role: str, *, by: str = "cli", now: datetime | None = None) -> int:
     """Map ``lane`` to ``role`` for new tasks and re-label its open tasks; returns how many."""
     existing = session.get(LaneRole, lane)
     if existing is None:
@@ -124,7 +131,10 @@ def map_lane(session: Session, lane: str, role: str) -> int:
     session.flush()
     result = session.execute(update(HumanTask).where(HumanTask.lane == lane, HumanTask.state == "ready")
                              .values(role=role))
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    count = int(result.rowcount)  # type: ignore[attr-defined]
+    journal.record(session, "lane_mapped", actor=by, at=now or datetime.now(UTC),
+                   payload={"lane": lane, "role": role, "open_tasks": count})
+    return count
 
 
 # The lanes of the programme's diagrams (bpmn/): the roles a fresh database can give its users
@@ -194,7 +204,7 @@ def list_users(session: Session) -> list[UserView]:
             for u in session.execute(select(User).order_by(User.name)).scalars()]
 
 
-def set_disabled(session: Session, name: str, disabled: bool, *, by: Actor) -> None:
+def set_disabled(session: Session, name: str, disabled: bool, *, by: Actor, now: datetime | None = None) -> None:
     """Disable (or enable again) a user: a disabled user cannot sign in, and their sessions end.
     Admins cannot disable themselves (someone must be left to undo it)."""
     if not by.is_admin:
@@ -205,3 +215,5 @@ def set_disabled(session: Session, name: str, disabled: bool, *, by: Actor) -> N
     if user is None:
         raise NotFound(f"There is no user '{name}'.")
     user.disabled = disabled
+    journal.record(session, "user_disabled" if disabled else "user_enabled", actor=by.name,
+                   at=now or datetime.now(UTC), payload={"user": name})

@@ -117,3 +117,11 @@ def test_the_bundle_downloads_and_checks(app: Flask) -> None:
     assert bundle["exported_by"] == "auditor"
     result = check_bundle(bundle, Engine())
     assert result.ok and result.replayed == len(json.loads(answer.get_data(as_text=True))["events"])
+
+
+def test_the_system_journal_page_lists_what_changed_outside_the_cases(app: Flask) -> None:
+    auditor = browser(app, "auditor")
+    page = auditor.get("/audit/system").get_data(as_text=True)
+    assert 'data-check="journal" class="ok"' in page
+    assert "process_deployed" in page and "user_saved" in page and "schema_migrated" in page
+    assert browser(app, "city").get("/audit/system").status_code == 403
