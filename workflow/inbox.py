@@ -21,10 +21,9 @@ from typing import Any
 from sqlalchemy import Select, bindparam, literal, select, union_all
 from sqlalchemy.orm import Session
 
-from .cases import human_row
-from .engine import TaskView
 from .fastsql import Prepared
 from .store import HumanTask, table_of
+from .taskview import TaskView, human_row
 from .users import Actor
 
 HT = table_of(HumanTask)
