@@ -44,7 +44,9 @@ PAYLOAD_WIDTH = 100  # characters of an event's payload that a ``history show`` 
 
 
 def history_line(event: dict[str, Any]) -> str:
-    """One line of ``history show``: the time in Shanghai; fired timers with their due times."""
+    """One line of ``history show``: the time in Shanghai; fired timers with their due times; a
+    payload longer than ``PAYLOAD_WIDTH`` is cut and marked so; a completion's materials follow, one
+    line each with its SHA-256."""
     payload = event["payload"]
     if event["type"] == "timer_fired":
         detail = "; ".join(
@@ -54,7 +56,10 @@ def history_line(event: dict[str, Any]) -> str:
         text = json.dumps(payload, ensure_ascii=False)
         detail = text if len(text) <= PAYLOAD_WIDTH else (
             f"{text[:PAYLOAD_WIDTH]}… [cut: {len(text)} characters, `history show --json` has them all]")
-    return f"#{event['seq']:<4} {shanghai(event['at'])}  {event['type']:<18} {event['actor']:<14} {detail}"
+    line = f"#{event['seq']:<4} {shanghai(event['at'])}  {event['type']:<18} {event['actor']:<14} {detail}"
+    # the materials a completion refers to, with the hashes the chain pins, are never cut
+    return "\n".join([line, *(f"      material {m.get('id')} ({m.get('field')}) sha256 {m.get('sha256')}"
+                               for m in payload.get("materials") or [] if isinstance(m, dict))])
 
 
 def _parse_date(text: str) -> date:

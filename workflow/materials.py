@@ -211,9 +211,7 @@ def add(session: Session, case: int, data: bytes, filename: str, actor: Actor, n
     name = clean_filename(filename)
     allowed = max_bytes(limit)
     if len(data) > allowed:
-        raise MaterialTooLarge(f"{name} is {_size_text(len(data))}; a material may be at most {_size_text(allowed)} "
-                               f"(setting {MAX_BYTES_ENV}). Split or compress it and add it again.",
-                               size=len(data), limit=allowed, filename=name)
+        raise too_large(name, len(data), allowed)
     if not data:
         raise InvalidData(f"{name} is empty; there is nothing to store.", filename=name)
     media_type = sniff(data, name)
@@ -235,6 +233,14 @@ def _insert_blob(session: Session, **values: Any) -> None:
     bytes): the row that is there stays."""
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     session.execute(insert(table_of(MaterialBlob)).values(**values).on_conflict_do_nothing())
+
+
+def too_large(filename: str, size: int, limit: int) -> MaterialTooLarge:
+    """The refusal of a file of ``size`` bytes; for callers that check a size before reading the
+    bytes (the CLI from the file's size, the web from the request's length)."""
+    return MaterialTooLarge(f"{filename} is {_size_text(size)}; a material may be at most {_size_text(limit)} "
+                            f"(setting {MAX_BYTES_ENV}, 本地设定 a local setting). Split or compress it and add "
+                            "it again.", size=size, limit=limit, filename=filename)
 
 
 def _size_text(size: int) -> str:
@@ -295,8 +301,8 @@ def check_uploads(session: Session, case: int | None, schema: Mapping[str, Any],
     wanted = sorted({i for _key, ids in fields for i in ids})
     known: dict[str, str] = {}
     if wanted and case is not None:
-        known = dict(session.execute(select(Material.id, Material.sha256).where(
-            Material.instance_id == case, Material.id.in_(wanted))).tuples())
+        known = {material_id: digest for material_id, digest in session.execute(
+            select(Material.id, Material.sha256).where(Material.instance_id == case, Material.id.in_(wanted)))}
     problems, found = [], []
     for key, ids in fields:
         missing = [i for i in ids if i not in known]

@@ -475,7 +475,7 @@ class Walker:
         actor = self.claimer(task)
         if actor is None:
             return
-        data = self.form_data(task)
+        data = self.p.attach(task, self.form_data(task), actor)  # the drawn upload ids become real materials
         self.trace[-1] += f" with {json.dumps(data, ensure_ascii=False)[:300]}"
         now = self.p.now()
         self.attempt("complete", lambda: self.p.run(
