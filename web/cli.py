@@ -78,11 +78,11 @@ def _require_schema(db: Database) -> None:
     from workflow import migrate
 
     try:
-        current = migrate.current_revision(db)
+        current = migrate.stored_revision(db)
     except Exception as exc:  # noqa: BLE001 - unreachable server, bad URL, unreadable file
         db.dispose()
         raise DatabaseNotReady(f"Cannot open the database at {db.url}: {exc.__class__.__name__}: {exc}") from exc
-    head = migrate.head_revision()
+    head = migrate.script_head()
     if current is None:
         db.dispose()
         raise DatabaseNotReady(f"The database at {db.url} has no Shanyu schema yet: run `shanyu init` first.")
