@@ -33,7 +33,7 @@ def task_dict(ht: HumanTask | TaskView) -> dict[str, Any]:
 
 
 def task_line(t: dict[str, Any]) -> str:
-    due = f"  due {t['due'][:16].replace('T', ' ')}" if t["due"] else ""
+    due = f"  due {shanghai_text(t['due'], seconds=False)}" if t["due"] else ""
     who = f"  claimed by {t['claimed_by']}" if t["claimed_by"] else ""
     where = f" [{t['district']}]" if t["district"] else ""
     return f"#{t['id']:<6} case {t['instance_id']:<5} {t['name']} ({t['lane'] or '-'}){where} {t['state']}{who}{due}"

@@ -61,11 +61,14 @@ def test_add_prints_the_id_and_the_form_takes_it(ready: Shanyu, case: dict[str, 
     (b"PK\x03\x04" + b"\x00" * 40, None, "huangpu", "material_type_refused"),
     (PDF, "10", "huangpu", "material_too_large"),
     (PDF, None, "xuhui", "permission_denied"),
+    (PDF, None, "auditor", "permission_denied"),
 ])
 def test_refusals_store_nothing(ready: Shanyu, case: dict[str, int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                 content: bytes, env: str | None, user: str, code: str) -> None:
     if env is not None:
         monkeypatch.setenv(MAX_BYTES_ENV, env)
+    if user == "auditor":
+        ready.ok("user", "add", "auditor", "--role", "auditor")
     upload = tmp_path / "upload.pdf"
     upload.write_bytes(content)
     run = ready.fails("material", "add", str(upload), "--as", user, "--case", str(case["case"]), "--json")

@@ -45,3 +45,11 @@ def test_history_show_marks_a_cut_payload(ready: Shanyu) -> None:
     lines = ready("history", "show", str(iid)).out.splitlines()
     assert lines[0].endswith(f"… [cut: {size} characters, `history show --json` has them all]")
     assert "cut" not in lines[1]  # the claim's payload is short and shown whole
+
+
+def test_an_inbox_line_names_the_offset_of_its_due_time() -> None:
+    from web.cli_cases import task_line
+
+    line = task_line({"id": 7, "instance_id": 3, "name": "现场审核", "lane": "审核专家组", "district": "310101",
+                      "state": "ready", "claimed_by": None, "due": "2022-10-11T17:00:00+08:00"})
+    assert line.endswith("  due 2022-10-11 17:00+08:00")
