@@ -107,6 +107,17 @@ def parse_json(text: str | None, what: str) -> dict[str, Any]:
 
 
 # -- parser ------------------------------------------------------------------------------------
+def record_id(text: str) -> int:
+    """A task or case id: a whole number that fits the databases' integer columns."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 1 <= value <= 2**31 - 1:
+        raise argparse.ArgumentTypeError(f"{text} is not an id (ids are 1 to {2**31 - 1})")
+    return value
+
+
 def _command(parser: argparse.ArgumentParser, fn: str, **defaults: Any) -> argparse.ArgumentParser:
     """``fn`` is ``"module:function"``, imported when the command runs."""
     parser.set_defaults(fn=fn, **defaults)
@@ -153,12 +164,12 @@ def build_parser() -> argparse.ArgumentParser:
              cases + "cmd_tasks")
     p = _command(task.add_parser("show", parents=[common, as_user],
                                  help="a task: its form's fields, and your saved draft"), "web.cli_show:cmd_task_show")
-    p.add_argument("task", type=int, metavar="TASK")
+    p.add_argument("task", type=record_id, metavar="TASK")
     case = sub.add_parser("case", help="show a case").add_subparsers(dest="case_command", required=True)
     p = _command(case.add_parser("show", parents=[common, as_user],
                                  help="a case: open tasks, what it waits for, recent notifications"),
                  "web.cli_show:cmd_case_show")
-    p.add_argument("instance", type=int, metavar="CASE")
+    p.add_argument("instance", type=record_id, metavar="CASE")
     p.add_argument("--notifications", type=int, default=10, metavar="N",
                    help="how many of the newest notifications to show (default 10)")
     material = sub.add_parser("material", help="files attached to cases").add_subparsers(
@@ -167,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      help="store a file as a material of a case; prints its id (m-…)"),
                  "web.cli_show:cmd_material_add")
     p.add_argument("file", metavar="FILE")
-    p.add_argument("--case", type=int, required=True, metavar="CASE", help="the case the file belongs to")
+    p.add_argument("--case", type=record_id, required=True, metavar="CASE", help="the case the file belongs to")
     p = _command(sub.add_parser("message", parents=[common, needs_user], help="deliver a message to waiting cases"),
                  cases + "cmd_message")
     p.add_argument("name")

@@ -186,7 +186,10 @@ def cmd_material_add(ctx: Context) -> None:
     size = path.stat().st_size
     if size > limit:  # refused before the file is read
         raise materials.too_large(path.name, size, limit)
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InvalidData(f"{path}: cannot be read ({exc.strerror or exc}).") from exc
     with ctx.db.write() as session:
         actor = ctx.actor(session)
         material_id = materials.add(session, ctx.args.case, data, path.name, actor, ctx.clock.now(), limit=limit)

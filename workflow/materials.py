@@ -216,23 +216,21 @@ def add(session: Session, case: int, data: bytes, filename: str, actor: Actor, n
         raise InvalidData(f"{name} is empty; there is nothing to store.", filename=name)
     media_type = sniff(data, name)
     digest = hashlib.sha256(data).hexdigest()
-    existing = session.execute(select(Material.id).where(
-        Material.instance_id == case, Material.sha256 == digest, Material.filename == name)).scalar_one_or_none()
-    if existing is not None:
-        return existing
-    _insert_blob(session, sha256=digest, size=len(data), body=data, created_at=now)
-    material_id = ID_PREFIX + secrets.token_hex(10)
-    session.execute(table_of(Material).insert().values(
-        id=material_id, instance_id=case, sha256=digest, filename=name, size=len(data), media_type=media_type,
-        uploaded_by=actor.name, uploaded_at=now))
-    return material_id
+    _insert_ignoring_conflict(session, MaterialBlob, sha256=digest, size=len(data), body=data, created_at=now)
+    # a concurrent add of the same file under the same name to the same case keeps the row it made
+    _insert_ignoring_conflict(session, Material, id=ID_PREFIX + secrets.token_hex(10), instance_id=case,
+                              sha256=digest, filename=name, size=len(data), media_type=media_type,
+                              uploaded_by=actor.name, uploaded_at=now)
+    found: str = session.execute(select(Material.id).where(
+        Material.instance_id == case, Material.sha256 == digest, Material.filename == name)).scalar_one()
+    return found
 
 
-def _insert_blob(session: Session, **values: Any) -> None:
-    """The bytes may be stored already (another case's material, or a concurrent add of the same
-    bytes): the row that is there stays."""
+def _insert_ignoring_conflict(session: Session, model: type[Base], **values: Any) -> None:
+    """Insert a row unless one with the same key is there: the bytes may be stored already (another
+    case's material, or a concurrent add of the same bytes), and so may the material itself."""
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    session.execute(insert(table_of(MaterialBlob)).values(**values).on_conflict_do_nothing())
+    session.execute(insert(table_of(model)).values(**values).on_conflict_do_nothing())
 
 
 def too_large(filename: str, size: int, limit: int) -> MaterialTooLarge:

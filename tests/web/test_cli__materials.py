@@ -88,3 +88,6 @@ def test_missing_file_and_case(ready: Shanyu, case: dict[str, int], tmp_path: Pa
     assert ready.fails("material", "add", str(upload), "--as", "huangpu", "--case", "999",
                        "--json").error()["error"] == "not_found"
     assert ready("material", "add", str(upload), "--case", str(case["case"])).code == 2  # --as is required
+    assert ready("material", "add", str(upload), "--as", "huangpu", "--case", str(2**40)).code == 2  # not an id
+    assert ready.fails("material", "add", str(tmp_path), "--as", "huangpu", "--case", str(case["case"]),
+                       "--json").error()["error"] == "invalid_data"  # a folder

@@ -119,6 +119,8 @@ def test_case_show_tells_open_tasks_waits_and_notifications(ready: Shanyu) -> No
     hidden = ready.fails("case", "show", str(iid), "--as", "xuhui", "--json").error()
     assert hidden["error"] == "not_found"
     assert ready.fails("case", "show", "999", "--as", "huangpu").err.startswith("error: There is no case 999")
+    for argv in (["case", "show", str(2**40)], ["task", "show", "-1"], ["case", "show", "x"]):
+        assert ready(*argv).code == 2  # a usage error, before any database is read
 
 
 def test_a_municipal_case_is_hidden_from_district_users(ready: Shanyu) -> None:
