@@ -205,3 +205,24 @@ def test_completed_cases_take_no_more_materials(db: Database, engine: Engine, cl
         engine.complete(s, task, OK_DATA, actor=users["huangpu"], now=clock.now())
     with pytest.raises(errors.InvalidData, match="completed"):
         add(db, case, PDF, users["huangpu"], clock)
+
+
+def test_concurrent_adds_of_one_file_make_one_material(db: Database, engine: Engine, clock: FakeClock,
+                                                       users: dict[str, Actor]) -> None:
+    import threading
+
+    case, _task = start_case(db, engine, clock, users)
+    barrier = threading.Barrier(4)
+    found: list[str] = []
+
+    def worker() -> None:
+        barrier.wait()
+        found.append(add(db, case, PDF, users["huangpu"], clock))
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(found) == 4 and len(set(found)) == 1
+    assert (count(db, Material), count(db, MaterialBlob)) == (1, 1)
