@@ -25,7 +25,10 @@ process and every host sees the same store without a shared file system, and one
 SQLite and PostgreSQL (``bytea``).
 
 **Size limit** (本地设定, a local setting: the programme's notice names no number):
-``SHANYU_MATERIAL_MAX_BYTES``, default 20 MiB.
+``SHANYU_MATERIAL_MAX_BYTES``, default 20 MiB. ``max_bytes()`` reads it; a caller that knows the
+size before reading the bytes (a file's size, a request's ``Content-Length``) refuses with
+``too_large(name, size, limit)``, the same error ``add`` raises (``MaterialTooLarge``, HTTP 413;
+a refused type is ``MaterialTypeRefused``, HTTP 415).
 """
 
 from __future__ import annotations
