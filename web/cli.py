@@ -179,6 +179,11 @@ def build_parser() -> argparse.ArgumentParser:
                  "web.cli_show:cmd_material_add")
     p.add_argument("file", metavar="FILE")
     p.add_argument("--case", type=record_id, required=True, metavar="CASE", help="the case the file belongs to")
+    p = _command(material.add_parser("show", parents=[common, as_user],
+                                     help="a material's record; --output FILE writes its bytes"),
+                 "web.cli_show:cmd_material_show")
+    p.add_argument("material", metavar="MATERIAL", help="the id, m-…")
+    p.add_argument("--output", metavar="FILE", help="write the material's bytes to FILE (which must not exist)")
     p = _command(sub.add_parser("message", parents=[common, needs_user], help="deliver a message to waiting cases"),
                  cases + "cmd_message")
     p.add_argument("name")

@@ -1,4 +1,4 @@
-"""``shanyu task show``, ``shanyu case show`` and ``shanyu material add``.
+"""``shanyu task show``, ``shanyu case show``, ``shanyu material add`` and ``shanyu material show``.
 
 What a user may see follows ``Actor.may_act_in``: district users see only their own district's
 cases (and their tasks); municipal users, auditors and admins see every case. A task or case
@@ -11,6 +11,7 @@ None of these needs SpiffWorkflow: a task's form is read from its version's bund
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -195,3 +196,31 @@ def cmd_material_add(ctx: Context) -> None:
         material_id = materials.add(session, ctx.args.case, data, path.name, actor, ctx.clock.now(), limit=limit)
         info = materials.get(session, material_id, actor)
     ctx.out({**info.to_dict(), "uploaded_at": _local(info.uploaded_at)}, material_id)
+
+
+def cmd_material_show(ctx: Context) -> None:
+    """A material's record (for users who may see its case); ``--output FILE`` also writes its bytes,
+    checked against the recorded SHA-256, to a file that does not exist yet."""
+    output = Path(ctx.args.output) if ctx.args.output else None
+    if output is not None and output.exists():
+        raise InvalidData(f"{output} exists already; give --output a new file name.")
+    with ctx.db.read() as session:
+        actor = ctx.actor(session)
+        if output is None:
+            info, body = materials.get(session, ctx.args.material, actor), b""
+        else:
+            info, body = materials.read(session, ctx.args.material, actor)
+    if output is not None:
+        if hashlib.sha256(body).hexdigest() != info.sha256:
+            raise InvalidData(f"Material {info.id}: the stored bytes do not match its recorded SHA-256 {info.sha256}; "
+                              "nothing was written. Report this to the database administrator.")
+        try:
+            with output.open("xb") as fh:
+                fh.write(body)
+        except OSError as exc:
+            raise InvalidData(f"{output}: cannot be written ({exc.strerror or exc}).") from exc
+    record = {**info.to_dict(), "uploaded_at": _local(info.uploaded_at)}
+    ctx.out(record | ({"output": str(output)} if output else {}), lambda: (
+        f"{info.id} {info.filename} ({info.media_type}, {info.size} bytes) sha256 {info.sha256}, case "
+        f"{info.instance_id}, added by {info.uploaded_by} {shanghai_text(info.uploaded_at)}"
+        + (f"; written to {output}" if output else "")))

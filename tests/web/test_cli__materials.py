@@ -91,3 +91,27 @@ def test_missing_file_and_case(ready: Shanyu, case: dict[str, int], tmp_path: Pa
     assert ready("material", "add", str(upload), "--as", "huangpu", "--case", str(2**40)).code == 2  # not an id
     assert ready.fails("material", "add", str(tmp_path), "--as", "huangpu", "--case", str(case["case"]),
                        "--json").error()["error"] == "invalid_data"  # a folder
+
+
+def test_show_gives_the_record_and_the_bytes_to_who_may_see_the_case(ready: Shanyu, case: dict[str, int],
+                                                                      tmp_path: Path) -> None:
+    report = tmp_path / "审核报告.pdf"
+    report.write_bytes(PDF)
+    material_id = ready.ok("material", "add", str(report), "--as", "huangpu", "--case", str(case["case"]))["id"]
+    digest = hashlib.sha256(PDF).hexdigest()
+    shown = ready.ok("material", "show", material_id, "--as", "huangpu2")
+    assert (shown["id"], shown["sha256"], shown["filename"], shown["instance_id"]) == (
+        material_id, digest, "审核报告.pdf", case["case"])
+    assert "output" not in shown
+
+    copy = tmp_path / "copy.pdf"
+    written = ready.ok("material", "show", material_id, "--as", "city", "--output", str(copy))
+    assert written["output"] == str(copy) and copy.read_bytes() == PDF
+    exists = ready.fails("material", "show", material_id, "--as", "city", "--output", str(copy), "--json").error()
+    assert exists["error"] == "invalid_data" and copy.read_bytes() == PDF
+    text = ready("material", "show", material_id, "--as", "huangpu")
+    assert f"sha256 {digest}, case {case['case']}, added by huangpu" in text.out
+
+    hidden = ready.fails("material", "show", material_id, "--as", "xuhui", "--output", str(tmp_path / "x"), "--json")
+    assert hidden.error()["error"] == "not_found" and not (tmp_path / "x").exists()
+    assert ready.fails("material", "show", "m-0000000000", "--json").error()["error"] == "not_found"
