@@ -2,47 +2,46 @@
 
 Every command accepts ``--json`` for machine-readable output (the stable contract documented in
 the README). Errors go to stderr and the exit status is 1.
+
+This module builds the parser and dispatches; it imports nothing heavy. A command names its
+function as ``"module:function"`` and the module is imported only when that command runs, so
+``shanyu --help`` loads neither SpiffWorkflow, Flask nor APScheduler, and each command loads what
+it uses (``tests/web/test_cli__imports.py`` pins which).
 """
 
 from __future__ import annotations
 
 import argparse
-import getpass
+import importlib
 import json
-import os
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-
-from web import cli_audit, cli_timers, demo
-from workflow import history, migrate
-from workflow.clock import SHANGHAI, SystemClock
-from workflow.engine import Engine, TaskView
+from workflow.clock import Clock, SystemClock
 from workflow.errors import DatabaseNotReady, InvalidData, ShanyuError
-from workflow.inbox import claimable_tasks
-from workflow.specs import SUFFIXES
-from workflow.store import Database, HumanTask
-from workflow.users import Actor, add_user, check_user, load_actor, map_lane
 
-CLI_ACTOR = Actor("cli", frozenset({"admin"}))
+if TYPE_CHECKING:
+    from workflow.engine import Engine
+    from workflow.store import Database
+    from workflow.users import Actor
 
 
 class Context:
     """What a command needs: the database, the engine, the clock, and how to print."""
 
-    def __init__(self, args: argparse.Namespace) -> None:
+    def __init__(self, args: argparse.Namespace, clock: Clock | None = None) -> None:
         self.args = args
         self.json = bool(getattr(args, "json", False))
-        self.clock = SystemClock()
+        self.clock: Clock = clock if clock is not None else SystemClock()
         self._db: Database | None = None
         self._engine: Engine | None = None
 
     @property
     def db(self) -> Database:
         if self._db is None:
+            from workflow.store import Database
+
             db = Database(getattr(self.args, "database_url", None))
             if getattr(self.args, "needs_schema", True):
                 _require_schema(db)
@@ -56,12 +55,16 @@ class Context:
     @property
     def engine(self) -> Engine:
         if self._engine is None:
+            from workflow.engine import Engine
+
             self._engine = Engine()
         return self._engine
 
     def actor(self, session: Any) -> Actor:
+        from workflow.users import ADMIN, Actor, load_actor
+
         name = getattr(self.args, "as_user", None)
-        return load_actor(session, name) if name else CLI_ACTOR
+        return load_actor(session, name) if name else Actor("cli", frozenset({ADMIN}))
 
     def out(self, value: Any, text: str | Callable[[], str]) -> None:
         if self.json:
@@ -72,19 +75,21 @@ class Context:
 
 def _require_schema(db: Database) -> None:
     """Commands other than init and serve need a database that ``shanyu init`` prepared."""
+    from workflow import migrate
+
     try:
-        current = migrate.current_revision(db)
+        current = migrate.stored_revision(db)
     except Exception as exc:  # noqa: BLE001 - unreachable server, bad URL, unreadable file
         db.dispose()
         raise DatabaseNotReady(f"Cannot open the database at {db.url}: {exc.__class__.__name__}: {exc}") from exc
-    head = migrate.head_revision()
+    head = migrate.script_head()
     if current is None:
         db.dispose()
         raise DatabaseNotReady(f"The database at {db.url} has no Shanyu schema yet: run `shanyu init` first.")
     if current != head:
         db.dispose()
         raise DatabaseNotReady(f"The database at {db.url} has schema {current}, this Shanyu needs {head}: "
-                          "run `shanyu init` to upgrade it.")
+                               "run `shanyu init` to upgrade it.")
 
 
 def parse_json(text: str | None, what: str) -> dict[str, Any]:
@@ -101,221 +106,24 @@ def parse_json(text: str | None, what: str) -> dict[str, Any]:
     return value
 
 
-def task_dict(ht: HumanTask | TaskView) -> dict[str, Any]:
-    return {
-        "id": ht.id, "instance_id": ht.instance_id, "process_id": ht.process_id, "bpmn_id": ht.bpmn_id,
-        "name": ht.name, "lane": ht.lane, "role": ht.role, "district": ht.district,
-        "claimed_by": ht.claimed_by, "state": ht.state,
-        "due": ht.due_at.astimezone(SHANGHAI).isoformat() if ht.due_at else None,
-    }
-
-
-def task_line(t: dict[str, Any]) -> str:
-    due = f"  due {t['due'][:16].replace('T', ' ')}" if t["due"] else ""
-    who = f"  claimed by {t['claimed_by']}" if t["claimed_by"] else ""
-    where = f" [{t['district']}]" if t["district"] else ""
-    return f"#{t['id']:<6} case {t['instance_id']:<5} {t['name']} ({t['lane'] or '-'}){where} {t['state']}{who}{due}"
-
-
-# -- commands ----------------------------------------------------------------------------------
-def cmd_init(ctx: Context) -> None:
-    revision = migrate.upgrade(ctx.db)
-    ctx.out({"database": ctx.db.url, "revision": revision}, f"Database ready at {ctx.db.url} (schema {revision}).")
-
-
-def cmd_deploy(ctx: Context) -> None:
-    files: dict[str, bytes] = {}
-    for name in ctx.args.files:
-        path = Path(name)
-        if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.suffix.lower() in SUFFIXES and p.is_file())
-            if not found:
-                raise InvalidData(f"{path} holds no .bpmn or .dmn files.")
-            items = [(p.relative_to(path).as_posix(), p) for p in found]
-        elif path.is_file():
-            items = [(path.name, path)]
-        else:
-            raise InvalidData(f"{path}: no such file or directory.")
-        for key, file in items:
-            if key in files:  # one would silently replace the other in the bundle
-                raise InvalidData(f"Two files would both be named {key!r} in the bundle; deploy them separately.")
-            files[key] = file.read_bytes()
-    with ctx.db.write() as session:
-        results = ctx.engine.deploy(session, files, actor=ctx.actor(session), now=ctx.clock.now(),
-                                    reason=getattr(ctx.args, "reason", None))
-    ctx.out([r.to_dict() for r in results], lambda: "\n".join(
-        f"{r.process_id} v{r.version} ({r.name}): " + ("deployed" if r.created else "unchanged, nothing deployed")
-        for r in results))
-
-
-def cmd_start(ctx: Context) -> None:
-    data = parse_json(ctx.args.data, "--data")
-    with ctx.db.write() as session:
-        iid = ctx.engine.start(session, ctx.args.process_id, data, actor=ctx.actor(session), now=ctx.clock.now(),
-                               version=ctx.args.version)
-    with ctx.db.read() as session:
-        tasks = [task_dict(t) for t in session.execute(
-            select(HumanTask).where(HumanTask.instance_id == iid, HumanTask.state == "ready")).scalars()]
-    ctx.out({"id": iid, "instance_id": iid, "process_id": ctx.args.process_id, "tasks": tasks},
-            lambda: "\n".join([f"Started case {iid} ({ctx.args.process_id})."] + [task_line(t) for t in tasks]))
-
-
-def cmd_tasks(ctx: Context) -> None:
-    with ctx.db.read() as session:
-        if ctx.args.as_user:
-            rows: list[Any] = claimable_tasks(session, load_actor(session, ctx.args.as_user))
-        else:
-            rows = list(session.execute(
-                select(HumanTask).where(HumanTask.state == "ready").order_by(HumanTask.id)).scalars())
-    tasks = [task_dict(t) for t in rows]
-    ctx.out(tasks, lambda: "\n".join(task_line(t) for t in tasks) or "No open tasks.")
-
-
-def _task_command(ctx: Context, verb: str) -> None:
-    with ctx.db.write() as session:
-        actor = ctx.actor(session)
-        now = ctx.clock.now()
-        if verb == "claim":
-            ht = ctx.engine.claim(session, ctx.args.task, actor=actor, now=now)
-        elif verb == "release":
-            ht = ctx.engine.release(session, ctx.args.task, actor=actor, now=now)
-        else:
-            ht = ctx.engine.complete(session, ctx.args.task, parse_json(ctx.args.data, "--data"), actor=actor, now=now)
-        result = task_dict(ht)
-    ctx.out(result, task_line(result))
-
-
-def cmd_message(ctx: Context) -> None:
-    keys: dict[str, str] = {}
-    for item in ctx.args.key or []:
-        if "=" not in item:
-            raise InvalidData(f"--key {item!r}: write correlation keys as NAME=VALUE, e.g. --key district=310101.")
-        name, value = item.split("=", 1)
-        keys[name.strip()] = value
-    data = parse_json(ctx.args.data, "--data")
-    with ctx.db.write() as session:
-        reached = ctx.engine.message(session, ctx.args.name, keys, data, actor=ctx.actor(session), now=ctx.clock.now())
-    ctx.out({"name": ctx.args.name, "keys": keys, "instance_ids": reached},
-            f"Message '{ctx.args.name}' delivered to case(s) {', '.join(map(str, reached))}.")
-
-
-def cmd_history_show(ctx: Context) -> None:
-    with ctx.db.read() as session:
-        result = history.verify_instance(session, ctx.args.instance)
-        events = [e.to_dict() for e in history.list_events(session, ctx.args.instance)]
-    ctx.out({"instance_id": ctx.args.instance, "events": events, "verified": result.to_dict()}, lambda: "\n".join(
-        [cli_timers.history_line(e) for e in events]
-        + [("chain intact" if result.ok else f"CHAIN BROKEN at event {result.broken_seq}: {result.reason}")]))
-
-
-def cmd_history_verify(ctx: Context) -> None:
-    """Each case's hash chain, then its live state against the chain (``workflow.integrity``)."""
-    from workflow import integrity
-
-    with ctx.db.read() as session:
-        if ctx.args.instance is not None:
-            results = [history.verify_instance(session, ctx.args.instance)]
-        else:
-            results = list(history.verify_all(session))
-        chained = [r.instance_id for r in results if r.ok]
-        altered = [s for s in integrity.check_all(session, ctx.engine.cases, chained) if not s.ok]
-        anchored = cli_audit.check_anchor_file(ctx, session, ctx.args.anchor) if ctx.args.anchor else None
-        from workflow import journal
-
-        journaled = journal.verify(session) if ctx.args.instance is None else None
-    broken = [r for r in results if not r.ok]
-    problems = [r.to_dict() for r in broken] + [
-        {"instance_id": s.instance_id, "ok": False, "broken_seq": None, "reason": f"live state: {s.reason}"}
-        for s in altered] + [
-        {"instance_id": p["instance_id"], "ok": False, "broken_seq": None, "reason": f"anchor: {p['reason']}"}
-        for p in (anchored.problems if anchored is not None else [])] + (
-        [{"instance_id": None, "ok": False, "broken_seq": journaled.broken_seq, "reason": f"journal: {journaled.reason}"}]
-        if journaled is not None and not journaled.ok else [])
-    ok = not problems
-    ctx.out({"ok": ok, "instances": len(results), "events": sum(r.events for r in results),
-             "journal_events": journaled.events if journaled is not None else None, "broken": problems},
-            lambda: "\n".join([f"case {r.instance_id}: BROKEN at event {r.broken_seq}: {r.reason}" for r in broken]
-                              + [f"case {s.instance_id}: LIVE STATE ALTERED: {s.reason}" for s in altered]
-                              + [f"ANCHOR: {p['reason']}" for p in (anchored.problems if anchored else [])]
-                              + ([f"SYSTEM JOURNAL BROKEN at event {journaled.broken_seq}: {journaled.reason}"]
-                                 if journaled is not None and not journaled.ok else [])
-                              + ([f"anchor of {anchored.at}: {anchored.cases} case head(s) as signed"]
-                                 if anchored is not None and anchored.ok else [])
-                              + [f"{len(results)} case(s), {sum(r.events for r in results)} events: "
-                                 + ("all chains intact, every live state matches its history" if ok
-                                    else f"{len(broken)} broken chain(s), {len(altered)} altered live state(s)"
-                                    + (f", {len(anchored.problems)} anchor problem(s)" if anchored else ""))]))
-    if not ok:
-        raise SystemExit(1)
-
-
-def state_lines(state: dict[str, Any]) -> list[str]:
-    """The case after a replayed event, as ``history replay --upto`` prints it."""
-    event = state["event"] or {}
-    lines = [f"after event #{event.get('seq')} ({event.get('type')}, {event.get('actor')}):"]
-    for t in state["active_tasks"]:
-        held = f", held by {t['claimed_by']}" if t["claimed_by"] else ", not claimed"
-        lines.append(f"  open: {t['name']} ({t['lane'] or '-'}{held})")
-    lines += [f"  waiting: {t['name']}" for t in state["waiting"]]
-    lines.append(f"  {len(state['completed'])} task(s) completed so far")
-    return lines
-
-
-def cmd_history_replay(ctx: Context) -> None:
-    from workflow.replay import replay, state_at
-
-    state: dict[str, Any] | None = None
-    with ctx.db.read() as session:
-        if ctx.args.upto is not None:
-            result, state = state_at(session, ctx.engine, ctx.args.instance, ctx.args.upto)
-        else:
-            result = replay(session, ctx.engine, ctx.args.instance)
-    ctx.out({**result.to_dict(), **({"state": state} if state is not None else {})}, lambda: "\n".join(
-        [f"#{s.seq:<4} {s.at[:19].replace('T', ' ')}Z  {s.type:<18} "
-         + ("state reproduced" if s.ok else f"MISMATCH: {s.note}") for s in result.steps]
-        + [f"case {result.instance_id}: " + ("replay reproduces every recorded state" if result.ok
-                                             else f"replay differs at event {result.first_mismatch.seq}"
-                                             if result.first_mismatch else "")]
-        + (state_lines(state) if state is not None else [])))
-    if not result.ok:
-        raise SystemExit(1)
-
-
-def cmd_user_add(ctx: Context) -> None:
-    password = None
-    if ctx.args.password_stdin:
-        password = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else getpass.getpass("Password: ")
-    with ctx.db.write() as session:
-        check_user(session, ctx.args.role, ctx.args.district)
-        actor = add_user(session, ctx.args.name, ctx.args.role, district=ctx.args.district, password=password,
-                         now=ctx.clock.now())
-    ctx.out({"name": actor.name, "roles": sorted(actor.roles), "district": actor.district},
-            f"User {actor.name}: roles {', '.join(sorted(actor.roles))}"
-            + (f", district {actor.district}" if actor.district else ""))
-
-
-def cmd_lane_map(ctx: Context) -> None:
-    with ctx.db.write() as session:
-        map_lane(session, ctx.args.lane, ctx.args.role)
-    ctx.out({"lane": ctx.args.lane, "role": ctx.args.role}, f"Lane '{ctx.args.lane}' → role '{ctx.args.role}'.")
-
-
-def cmd_serve(ctx: Context) -> None:
-    from web.app import create_app, persistent_secret_key
-
-    migrate.upgrade(ctx.db)
-    config: dict[str, Any] = {"DATABASE_URL": ctx.db.url}
-    if not os.environ.get("SHANYU_SECRET_KEY"):
-        config["SECRET_KEY"] = persistent_secret_key(Path("instance") / "secret_key")
-    app = create_app(config)
-    from waitress import serve
-
-    with cli_timers.scheduler_for(ctx, app):
-        print(f"Shanyu 善育: http://{ctx.args.host}:{ctx.args.port}/ (Ctrl+C stops)", file=sys.stderr, flush=True)
-        serve(app, host=ctx.args.host, port=ctx.args.port, threads=8, ident="shanyu")
-
-
 # -- parser ------------------------------------------------------------------------------------
+def record_id(text: str) -> int:
+    """A task or case id: a whole number that fits the databases' integer columns."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 1 <= value <= 2**31 - 1:
+        raise argparse.ArgumentTypeError(f"{text} is not an id (ids are 1 to {2**31 - 1})")
+    return value
+
+
+def _command(parser: argparse.ArgumentParser, fn: str, **defaults: Any) -> argparse.ArgumentParser:
+    """``fn`` is ``"module:function"``, imported when the command runs."""
+    parser.set_defaults(fn=fn, **defaults)
+    return parser
+
+
 def build_parser() -> argparse.ArgumentParser:
     # The options go before or after the command. A subcommand's own defaults would overwrite what was
     # given before it, so only the top-level parser has defaults.
@@ -330,81 +138,161 @@ def build_parser() -> argparse.ArgumentParser:
     as_user.add_argument("--as", dest="as_user", metavar="USER", help="act as this user")
     needs_user = argparse.ArgumentParser(add_help=False)
     needs_user.add_argument("--as", dest="as_user", metavar="USER", required=True, help="act as this user")
+    cases = "web.cli_cases:"
 
     parser = argparse.ArgumentParser(prog="shanyu", description="Shanyu (善育) workflow system", parents=[top])
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("init", parents=[common], help="create or upgrade the database").set_defaults(fn=cmd_init, needs_schema=False)
-    p = sub.add_parser("deploy", parents=[common, needs_user],
-                       help="deploy BPMN/DMN files or folders (as a 流程管理员 or admin)")
+    _command(sub.add_parser("init", parents=[common], help="create or upgrade the database"), cases + "cmd_init",
+             needs_schema=False)
+    p = _command(sub.add_parser("deploy", parents=[common, needs_user],
+                                help="deploy BPMN/DMN files or folders (as a 流程管理员 or admin)"), cases + "cmd_deploy")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--reason", help="why this version is deployed (recorded in the system journal)")
-    p.set_defaults(fn=cmd_deploy)
-    p = sub.add_parser("start", parents=[common, needs_user], help="start a case")
+    p = _command(sub.add_parser("start", parents=[common, needs_user], help="start a case"), cases + "cmd_start")
     p.add_argument("process_id")
     p.add_argument("--data", help="start data, a JSON object ('-' reads stdin)")
     p.add_argument("--version", type=int, help="a specific process version (default: latest)")
-    p.set_defaults(fn=cmd_start)
-    sub.add_parser("tasks", parents=[common, as_user], help="open tasks (claimable by USER with --as)") \
-        .set_defaults(fn=cmd_tasks)
+    _command(sub.add_parser("tasks", parents=[common, as_user], help="open tasks (claimable by USER with --as)"),
+             cases + "cmd_tasks")
     for verb, text in (("claim", "claim a task"), ("release", "release a claimed task"),
                        ("complete", "complete a claimed task")):
-        p = sub.add_parser(verb, parents=[common, needs_user], help=text)
+        p = _command(sub.add_parser(verb, parents=[common, needs_user], help=text), cases + "cmd_task_verb", verb=verb)
         p.add_argument("task", type=int, metavar="TASK")
         if verb == "complete":
             p.add_argument("--data", help="task data, a JSON object ('-' reads stdin)")
-        p.set_defaults(fn=lambda ctx, v=verb: _task_command(ctx, v))
-    p = sub.add_parser("message", parents=[common, needs_user], help="deliver a message to waiting cases")
+    task = sub.add_parser("task", help="list tasks or show one").add_subparsers(dest="task_command", required=True)
+    _command(task.add_parser("list", parents=[common, as_user], help="open tasks, as `shanyu tasks`"),
+             cases + "cmd_tasks")
+    p = _command(task.add_parser("show", parents=[common, as_user],
+                                 help="a task: its form's fields, and your saved draft"), "web.cli_show:cmd_task_show")
+    p.add_argument("task", type=record_id, metavar="TASK")
+    case = sub.add_parser("case", help="show a case").add_subparsers(dest="case_command", required=True)
+    p = _command(case.add_parser("show", parents=[common, as_user],
+                                 help="a case: open tasks, what it waits for, recent notifications"),
+                 "web.cli_show:cmd_case_show")
+    p.add_argument("instance", type=record_id, metavar="CASE")
+    p.add_argument("--notifications", type=int, default=10, metavar="N",
+                   help="how many of the newest notifications to show (default 10)")
+    material = sub.add_parser("material", help="files attached to cases").add_subparsers(
+        dest="material_command", required=True)
+    p = _command(material.add_parser("add", parents=[common, needs_user],
+                                     help="store a file as a material of a case; prints its id (m-…)"),
+                 "web.cli_show:cmd_material_add")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--case", type=record_id, required=True, metavar="CASE", help="the case the file belongs to")
+    p = _command(material.add_parser("show", parents=[common, as_user],
+                                     help="a material's record; --output FILE writes its bytes"),
+                 "web.cli_show:cmd_material_show")
+    p.add_argument("material", metavar="MATERIAL", help="the id, m-…")
+    p.add_argument("--output", metavar="FILE", help="write the material's bytes to FILE (which must not exist)")
+    p = _command(sub.add_parser("message", parents=[common, needs_user], help="deliver a message to waiting cases"),
+                 cases + "cmd_message")
     p.add_argument("name")
     p.add_argument("--key", action="append", metavar="K=V", help="correlation key (repeatable)")
     p.add_argument("--data", help="message data, a JSON object")
-    p.set_defaults(fn=cmd_message)
     hist = sub.add_parser("history", help="show or verify case history").add_subparsers(dest="history_command",
                                                                                       required=True)
-    p = hist.add_parser("show", parents=[common], help="a case's events")
+    p = _command(hist.add_parser("show", parents=[common], help="a case's events"), cases + "cmd_history_show")
     p.add_argument("instance", type=int)
-    p.set_defaults(fn=cmd_history_show)
-    p = hist.add_parser("verify", parents=[common], help="recompute hash chains (exit 1 if any is broken)")
+    p = _command(hist.add_parser("verify", parents=[common], help="recompute hash chains (exit 1 if any is broken)"),
+                 cases + "cmd_history_verify")
     p.add_argument("instance", type=int, nargs="?")
     p.add_argument("--anchor", metavar="FILE", help="also check the chain heads an anchor file signed")
-    p.set_defaults(fn=cmd_history_verify)
-    p = hist.add_parser("replay", parents=[common], help="rebuild a case from its inputs and compare every "
-                        "recorded state (exit 1 on a mismatch)")
+    p = _command(hist.add_parser("replay", parents=[common], help="rebuild a case from its inputs and compare every "
+                                 "recorded state (exit 1 on a mismatch)"), cases + "cmd_history_replay")
     p.add_argument("instance", type=int)
-    p.add_argument("--upto", type=int, metavar="SEQ", help="stop after this event")
-    p.set_defaults(fn=cmd_history_replay)
-    cli_audit.register_history(hist, common)
+    p.add_argument("--upto", type=int, metavar="SEQ", help="stop after this event, and show the case as it stood")
+    _register_audit(hist, common)
     user = sub.add_parser("user", help="manage users").add_subparsers(dest="user_command", required=True)
-    p = user.add_parser("add", parents=[common], help="create or update a user")
+    p = _command(user.add_parser("add", parents=[common], help="create or update a user"), cases + "cmd_user_add")
     p.add_argument("name")
     p.add_argument("--role", action="append", required=True,
                    help="role (repeatable): a lane name of a deployed process, 流程管理员, admin or auditor")
     p.add_argument("--district", help="district code for district staff (one of Shanghai's 16, e.g. 310101)")
     p.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
-    p.set_defaults(fn=cmd_user_add)
     lane = sub.add_parser("lane", help="map lanes to roles").add_subparsers(dest="lane_command", required=True)
-    p = lane.add_parser("map", parents=[common], help="let ROLE claim the tasks of LANE")
+    p = _command(lane.add_parser("map", parents=[common], help="let ROLE claim the tasks of LANE"),
+                 cases + "cmd_lane_map")
     p.add_argument("lane")
     p.add_argument("role")
-    p.set_defaults(fn=cmd_lane_map)
-    p = sub.add_parser("serve", parents=[common], help="run the web server")
+    p = _command(sub.add_parser("serve", parents=[common], help="run the web server"), cases + "cmd_serve",
+                 needs_schema=False)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=5000)
     p.add_argument("--no-scheduler", action="store_true", help="do not fire timers in this process")
-    p.set_defaults(fn=cmd_serve, needs_schema=False)
-    cli_timers.register(sub, common)
-    demo.register(sub, common)
+    _register_timers(sub, common)
+    _command(sub.add_parser("demo", parents=[common], help="seed the programme's demo data (idempotent)"),
+             "web.demo:cmd_demo", needs_schema=False)
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; returns the exit status (also for --help and usage errors)."""
+def _register_audit(hist: Any, common: argparse.ArgumentParser) -> None:
+    """Evidence bundles, anchors and the system journal (``web.cli_audit``)."""
+    audit = "web.cli_audit:"
+    p = _command(hist.add_parser("export", parents=[common],
+                                 help="write a case's evidence bundle (verifiable offline)"), audit + "cmd_history_export")
+    p.add_argument("instance", type=record_id)
+    p.add_argument("--out", required=True, metavar="FILE", help="where to write the bundle (JSON)")
+    p.add_argument("--as", dest="as_user", metavar="USER", help="who exports it (recorded in the bundle)")
+    p = _command(hist.add_parser("check-bundle", parents=[common],
+                                 help="verify an evidence bundle without a database (exit 1 naming the first bad "
+                                 "event)"), audit + "cmd_history_check_bundle", needs_schema=False)
+    p.add_argument("file")
+    p = _command(hist.add_parser("anchor", parents=[common],
+                                 help="sign every case's chain head now (Ed25519) and write the anchor file"),
+                 audit + "cmd_history_anchor")
+    p.add_argument("--out", metavar="FILE", help="where to write it (default: SHANYU_ANCHOR_DIR, instance/anchors)")
+    p.add_argument("--as", dest="as_user", metavar="USER", help="who anchors (recorded)")
+    p = _command(hist.add_parser("system", parents=[common],
+                                 help="the journal of deployments, calendar imports, user and lane changes, "
+                                 "migrations and anchors (newest first)"), audit + "cmd_history_system")
+    p.add_argument("--limit", type=int, default=100, help="how many events (default 100)")
+
+
+def _register_timers(sub: Any, common: argparse.ArgumentParser) -> None:
+    """The calendar, timers and scheduler commands (``web.cli_timers``)."""
+    timers = "web.cli_timers:"
+    cal = sub.add_parser("calendar", help="the working-day calendar").add_subparsers(
+        dest="calendar_command", required=True)
+    p = _command(cal.add_parser("import", parents=[common],
+                                help="import a year's official holiday schedule (CSV or JSON)"),
+                 timers + "cmd_calendar_import")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--replace", action="store_true",
+                   help="replace a year already imported from a different announcement")
+    for name, what, text in (("notice-end", "notice_end", "last day of a notice of N working days from DATE"),
+                             ("add-workdays", "add_workdays", "the Nth working day after DATE")):
+        p = _command(cal.add_parser(name, parents=[common], help=text), timers + "cmd_calendar_date", what=what)
+        p.add_argument("date", metavar="DATE", help="YYYY-MM-DD")
+        p.add_argument("n", metavar="N", type=int)
+    tim = sub.add_parser("timers", help="due timers").add_subparsers(dest="timers_command", required=True)
+    _command(tim.add_parser("fire", parents=[common], help="fire every due timer now (exit 1 if a case failed)"),
+             timers + "cmd_timers_fire")
+    p = _command(sub.add_parser("scheduler", parents=[common], help="run the timer scheduler alone (until Ctrl-C)"),
+                 timers + "cmd_scheduler")
+    p.add_argument("--poll-interval", type=float, default=30.0, metavar="SECONDS",
+                   help="sweep at least this often (default 30)")
+    p.add_argument("--standby-interval", type=float, default=10.0, metavar="SECONDS",
+                   help="a standby asks for the lock this often (default 10)")
+
+
+def resolve(reference: str) -> Callable[[Context], None]:
+    """The command function named ``"module:function"``."""
+    module, _, name = reference.partition(":")
+    fn: Callable[[Context], None] = getattr(importlib.import_module(module), name)
+    return fn
+
+
+def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None) -> int:
+    """Run one command; returns the exit status (also for --help and usage errors). ``clock``
+    (default: the system clock) is the time every command runs at."""
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:  # argparse printed the help (0) or the usage error (2)
         return int(exc.code or 0)
-    ctx = Context(args)
+    ctx = Context(args, clock)
     try:
-        args.fn(ctx)
+        resolve(args.fn)(ctx)
     except ShanyuError as exc:
         if ctx.json:
             print(json.dumps(exc.to_dict(), ensure_ascii=False, default=str), file=sys.stderr)

@@ -3,7 +3,6 @@ its verification on a machine with no database (``workflow.evidence``)."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 from datetime import datetime
@@ -101,25 +100,3 @@ def cmd_history_system(ctx: Any) -> None:
                                     f"JOURNAL BROKEN at event {chain.broken_seq}: {chain.reason}"]))
     if not chain.ok:
         raise SystemExit(1)
-
-
-def register_history(hist: Any, common: argparse.ArgumentParser) -> None:
-    """Add ``export``, ``check-bundle`` and ``anchor`` to ``shanyu history``."""
-    p = hist.add_parser("anchor", parents=[common], help="sign every case's chain head now (Ed25519) and write the "
-                        "anchor file")
-    p.add_argument("--out", metavar="FILE", help="where to write it (default: SHANYU_ANCHOR_DIR, instance/anchors)")
-    p.add_argument("--as", dest="as_user", metavar="USER", help="who anchors (recorded)")
-    p.set_defaults(fn=cmd_history_anchor)
-    p = hist.add_parser("system", parents=[common], help="the journal of deployments, calendar imports, user and "
-                        "lane changes, migrations and anchors (newest first)")
-    p.add_argument("--limit", type=int, default=100, help="how many events (default 100)")
-    p.set_defaults(fn=cmd_history_system)
-    p = hist.add_parser("export", parents=[common], help="write a case's evidence bundle (verifiable offline)")
-    p.add_argument("instance", type=int)
-    p.add_argument("--out", required=True, metavar="FILE", help="where to write the bundle (JSON)")
-    p.add_argument("--as", dest="as_user", metavar="USER", help="who exports it (recorded in the bundle)")
-    p.set_defaults(fn=cmd_history_export)
-    p = hist.add_parser("check-bundle", parents=[common],
-                        help="verify an evidence bundle without a database (exit 1 naming the first bad event)")
-    p.add_argument("file")
-    p.set_defaults(fn=cmd_history_check_bundle, needs_schema=False)

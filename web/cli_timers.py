@@ -14,7 +14,6 @@ due times. The ``--json`` output of ``history show`` keeps the stored UTC values
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import signal
@@ -25,37 +24,42 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from workflow import anchors, calendar_store
-from workflow.calendar_io import load_overrides
-from workflow.clock import SHANGHAI
+from workflow.clock import shanghai_text
 from workflow.errors import InvalidData
-from workflow.scheduler import Scheduler
-from workflow.timers import SweepResult, sweep
 
 if TYPE_CHECKING:
     from flask import Flask
 
     from web.cli import Context
+    from workflow.scheduler import Scheduler
+    from workflow.timers import SweepResult
 
 
 def shanghai(value: str | datetime | None) -> str:
     """An instant as ``2022-10-11 17:00:00+08:00`` (Asia/Shanghai, whole seconds)."""
-    if value is None:
-        return "-"
-    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S+08:00")
+    return shanghai_text(value)
+
+
+PAYLOAD_WIDTH = 100  # characters of an event's payload that a ``history show`` line holds
 
 
 def history_line(event: dict[str, Any]) -> str:
-    """One line of ``history show``: the time in Shanghai; fired timers with their due times."""
+    """One line of ``history show``: the time in Shanghai; fired timers with their due times; a
+    payload longer than ``PAYLOAD_WIDTH`` is cut and marked so; a completion's materials follow, one
+    line each with its SHA-256."""
     payload = event["payload"]
     if event["type"] == "timer_fired":
         detail = "; ".join(
             f"{t.get('bpmn_id')} due {shanghai(t.get('due'))}" for t in payload.get("timers", [])
         )
     else:
-        detail = json.dumps(payload, ensure_ascii=False)[:100]
-    return f"#{event['seq']:<4} {shanghai(event['at'])}  {event['type']:<18} {event['actor']:<14} {detail}"
+        text = json.dumps(payload, ensure_ascii=False)
+        detail = text if len(text) <= PAYLOAD_WIDTH else (
+            f"{text[:PAYLOAD_WIDTH]}… [cut: {len(text)} characters, `history show --json` has them all]")
+    line = f"#{event['seq']:<4} {shanghai(event['at'])}  {event['type']:<18} {event['actor']:<14} {detail}"
+    # the materials a completion refers to, with the hashes the chain pins, are never cut
+    return "\n".join([line, *(f"      material {m.get('id')} ({m.get('field')}) sha256 {m.get('sha256')}"
+                               for m in payload.get("materials") or [] if isinstance(m, dict))])
 
 
 def _parse_date(text: str) -> date:
@@ -67,6 +71,9 @@ def _parse_date(text: str) -> date:
 
 # -- calendar ----------------------------------------------------------------------------------
 def cmd_calendar_import(ctx: Context) -> None:
+    from workflow import calendar_store
+    from workflow.calendar_io import load_overrides
+
     imported = load_overrides(Path(ctx.args.file))
     with ctx.db.write() as session:
         result = calendar_store.import_year(session, imported, ctx.clock.now(), replace=ctx.args.replace)
@@ -97,7 +104,11 @@ def cmd_calendar_import(ctx: Context) -> None:
     ctx.out(result.to_dict(), text)
 
 
-def _calendar_date(ctx: Context, what: str) -> None:
+def cmd_calendar_date(ctx: Context) -> None:
+    """notice-end or add-workdays (``ctx.args.what``)."""
+    from workflow import calendar_store
+
+    what = ctx.args.what
     start, n = _parse_date(ctx.args.date), ctx.args.n
     if what == "notice_end" and n < 1:
         raise InvalidData(f"A notice lasts at least 1 working day; N was {n}.")
@@ -128,6 +139,8 @@ def sweep_text(result: SweepResult) -> str:
 
 
 def cmd_timers_fire(ctx: Context) -> None:
+    from workflow.timers import sweep
+
     result = sweep(ctx.db, ctx.engine, ctx.clock.now())
     ctx.out(result.to_dict(), lambda: sweep_text(result))
     if result.failed:
@@ -147,6 +160,9 @@ def _log_to_stderr() -> None:
 
 def cmd_scheduler(ctx: Context) -> None:
     """Run until Ctrl-C or SIGTERM; then finish the running case, release the lock and report."""
+    from workflow import anchors
+    from workflow.scheduler import Scheduler
+
     _log_to_stderr()
     stop = threading.Event()
     previous = {}
@@ -178,6 +194,9 @@ def cmd_scheduler(ctx: Context) -> None:
 def scheduler_for(ctx: Context, app: Flask) -> Iterator[Scheduler | None]:
     """For ``shanyu serve``: the scheduler runs in the server process on the app's engine (one cache)
     unless ``--no-scheduler``; it is in ``app.extensions["shanyu"]["scheduler"]`` for nudging."""
+    from workflow import anchors
+    from workflow.scheduler import Scheduler
+
     if getattr(ctx.args, "no_scheduler", False):
         yield None
         return
@@ -190,46 +209,3 @@ def scheduler_for(ctx: Context, app: Flask) -> Iterator[Scheduler | None]:
         yield scheduler
     finally:
         scheduler.shutdown()
-
-
-# -- parser ------------------------------------------------------------------------------------
-def register(sub: Any, common: argparse.ArgumentParser) -> None:
-    """Add the calendar, timers and scheduler commands to ``shanyu``'s subparsers."""
-    cal = sub.add_parser("calendar", help="the working-day calendar").add_subparsers(
-        dest="calendar_command", required=True
-    )
-    p = cal.add_parser(
-        "import", parents=[common], help="import a year's official holiday schedule (CSV or JSON)"
-    )
-    p.add_argument("file", metavar="FILE")
-    p.add_argument(
-        "--replace", action="store_true", help="replace a year already imported from a different announcement"
-    )
-    p.set_defaults(fn=cmd_calendar_import)
-    for name, what, text in (
-        ("notice-end", "notice_end", "last day of a notice of N working days from DATE"),
-        ("add-workdays", "add_workdays", "the Nth working day after DATE"),
-    ):
-        p = cal.add_parser(name, parents=[common], help=text)
-        p.add_argument("date", metavar="DATE", help="YYYY-MM-DD")
-        p.add_argument("n", metavar="N", type=int)
-        p.set_defaults(fn=lambda ctx, w=what: _calendar_date(ctx, w))
-    tim = sub.add_parser("timers", help="due timers").add_subparsers(dest="timers_command", required=True)
-    p = tim.add_parser("fire", parents=[common], help="fire every due timer now (exit 1 if a case failed)")
-    p.set_defaults(fn=cmd_timers_fire)
-    p = sub.add_parser("scheduler", parents=[common], help="run the timer scheduler alone (until Ctrl-C)")
-    p.add_argument(
-        "--poll-interval",
-        type=float,
-        default=30.0,
-        metavar="SECONDS",
-        help="sweep at least this often (default 30)",
-    )
-    p.add_argument(
-        "--standby-interval",
-        type=float,
-        default=10.0,
-        metavar="SECONDS",
-        help="a standby asks for the lock this often (default 10)",
-    )
-    p.set_defaults(fn=cmd_scheduler)

@@ -26,7 +26,6 @@ The live part (``demo_live``)
 
 from __future__ import annotations
 
-import argparse
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -41,7 +40,7 @@ from web.demo_driver import DemoFailed, Program, demo_users
 from web.demo_live import LiveCycle, cycle_ids, open_live_cycle
 from web.demo_story import FirstCycle, annual_reports, annual_reviews, start_revocation
 from workflow import migrate
-from workflow.clock import Clock, FakeClock, ensure_utc, iso
+from workflow.clock import Clock, FakeClock, ensure_utc, iso, shanghai_text
 from workflow.engine import Engine
 from workflow.registers import titles
 from workflow.specs import bundle_from_paths
@@ -110,7 +109,7 @@ def seed(
     now = clock.now()
     if now <= ensure_utc(HISTORY_END):
         raise DemoFailed(
-            f"The demo's history runs until {HISTORY_END} (Shanghai); the clock says {now.isoformat()}."
+            f"The demo's history runs until {HISTORY_END} (Shanghai); the clock says {shanghai_text(now)}."
         )
     with db.read() as session:
         state = history_state(session)
@@ -273,9 +272,3 @@ def summary(result: DemoResult) -> str:
             + f"; deadlines {deadlines}."
         )
     return "\n".join(lines)
-
-
-def register(sub: Any, common: argparse.ArgumentParser) -> None:
-    """Add ``demo`` to the ``shanyu`` command line."""
-    p = sub.add_parser("demo", parents=[common], help="seed the programme's demo data (idempotent)")
-    p.set_defaults(fn=cmd_demo, needs_schema=False)

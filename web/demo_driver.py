@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from web.demo_data import DISTRICT_ROLES, ROLES, user_specs
+from workflow import materials
 from workflow.clock import Clock, FakeClock, ensure_utc
 from workflow.engine import Engine
 from workflow.errors import ShanyuError
@@ -130,7 +131,38 @@ class Program:
 
     def complete(self, task: HumanTask, data: dict[str, Any], who: Actor | None = None) -> None:
         actor = self.claim(task, who)
+        data = self.attach(task, data, actor)
         self.run(lambda s: self.engine.complete(s, task.id, data, actor=actor, now=self.clock.now()))
+
+    def attach(self, task: HumanTask, data: dict[str, Any], who: Actor) -> dict[str, Any]:
+        """The scripts name materials by placeholder ids (``m-5a5a5a5a5a``); in the task's upload
+        fields each placeholder becomes a real material of the task's case, added by ``who`` in one
+        transaction: a short text file that says it is demo material. Returns the data with the
+        real ids; the same placeholder in the same case gets the same material."""
+        if not task.form:
+            return data
+        with self.db.read() as session:
+            version = session.execute(
+                select(Instance.process_version_id).where(Instance.id == task.instance_id)
+            ).scalar_one()
+            schema = self.engine.cases.forms_for(session, version).get(task.form) or {}
+        fields = [key for key in materials.upload_fields(schema) if data.get(key)]
+        if not fields:
+            return data
+
+        def add_all(session: Session) -> dict[str, Any]:
+            result = dict(data)
+            for key in fields:
+                value = data[key]
+                ids = [
+                    materials.add(session, task.instance_id, demo_material(task.instance_id, key, placeholder),
+                                  f"{key}-{placeholder}.txt", who, self.clock.now())
+                    for placeholder in ([value] if isinstance(value, str) else value)
+                ]
+                result[key] = ids[0] if isinstance(value, str) else ids
+            return result
+
+        return self.run(add_all)
 
     def do(self, instance_id: int, bpmn_id: str, data: dict[str, Any]) -> None:
         self.complete(self.task(instance_id, bpmn_id), data)
@@ -196,6 +228,12 @@ def check_history(db: Database) -> int:
             if not result.ok:
                 raise DemoFailed(f"Case {iid} does not replay: {result.to_dict()['first_mismatch']}")
     return len(ids)
+
+
+def demo_material(instance_id: int, field: str, placeholder: str) -> bytes:
+    """The content of a demo material: plain text that says what it stands for."""
+    return (f"演示材料（示例，非真实文件）demo material, not a real document\n"
+            f"案件 case {instance_id}; 表单字段 form field {field}; 演示编号 demo reference {placeholder}\n").encode()
 
 
 def role_key(role: str | None) -> str:

@@ -256,16 +256,17 @@ def field_messages(problems: list[Mapping[str, Any]], fields: list[FormField] | 
             continue
         path = str(p.get("field") or "")
         key = path.split("/", 1)[0]
-        message = friendly(p, by_key.get(key))
-        if "/" in path:
-            message = f"{p.get('label')}: {message}"
-        if not key:
-            if message not in general:
-                general.append(message)
-            continue
-        seen = by_field.setdefault(key, [])
-        if message not in seen:
-            seen.append(message)
+        for rule in p.get("rules") or [p]:
+            message = friendly(rule, by_key.get(key))
+            if "/" in path:
+                message = f"{p.get('label')}: {message}"
+            if not key:
+                if message not in general:
+                    general.append(message)
+                continue
+            seen = by_field.setdefault(key, [])
+            if message not in seen:
+                seen.append(message)
     return by_field, general
 
 

@@ -27,10 +27,11 @@ from workflow import forms
 from workflow.calendar_store import load_calendar
 from workflow.clock import SHANGHAI
 from workflow.drafts import discard_drafts, load_draft, save_draft
-from workflow.engine import Engine, TaskView
+from workflow.engine import Engine
 from workflow.errors import DeadlinePastCalendar, InvalidData, ShanyuError
 from workflow.inbox import InboxFilter, cycles, inbox_page, may_see_task
 from workflow.store import Bundle, DataBlob, HumanTask, Instance, ProcessVersion, TaskRow
+from workflow.taskview import TaskView
 from workflow.users import AUDITOR, Actor, list_users
 
 bp = Blueprint("inbox", __name__)

@@ -33,7 +33,7 @@ from . import journal
 from .clock import iso
 from .errors import InvalidData
 from .store import Anchor, HistoryEvent, Instance
-from .texts import canonical_json, sha256
+from .canonical import canonical_json, sha256
 
 FORMAT = "shanyu-anchor/1"
 KEY_ENV, DIR_ENV = "SHANYU_ANCHOR_KEY", "SHANYU_ANCHOR_DIR"

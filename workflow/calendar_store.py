@@ -56,7 +56,6 @@ from .calendar import expression_functions as bound_functions
 from .calendar_io import ImportedYear
 from .clock import SHANGHAI
 from .errors import InvalidData, WorkflowFailed
-from .scripting import step_session
 from .store import CalendarDay, CalendarYear, Timer
 
 __all__ = ["FUNCTION_NAMES", "ImportResult", "expression_functions", "import_year", "load_calendar"]
@@ -111,6 +110,8 @@ def _load(session: Session) -> _Built:
 
 
 def _current() -> _Built:
+    from .scripting import step_session  # here: the calendar commands need no script engine (SpiffWorkflow)
+
     session = step_session()
     if session is None:
         raise WorkflowFailed(

@@ -17,7 +17,6 @@ import json
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -45,6 +44,8 @@ from .store import (
     Timer,
     table_of,
 )
+from .taskview import HUMAN_NAMES as _HUMAN_NAMES
+from .taskview import human_row
 from .texts import sha256
 
 INSTANCE = table_of(Instance)
@@ -69,7 +70,6 @@ class InstanceRow(NamedTuple):
 
 
 _INSTANCE_COLUMNS = [INSTANCE.c[name] for name in InstanceRow.__annotations__]
-_HUMAN_NAMES = tuple(c.name for c in HUMAN.columns)
 # Built once: statement construction costs more than executing a cached one.
 _LOCK_INSTANCE = select(*_INSTANCE_COLUMNS).where(INSTANCE.c.id == bindparam("iid")).with_for_update()
 _LOCK_TASK = (select(HUMAN, *[c.label("i_" + c.name) for c in _INSTANCE_COLUMNS])
@@ -117,17 +117,6 @@ _LOAD_TIMERS = Prepared(select(_TIMER.c.id, _TIMER.c.task_id, _TIMER.c.due_at)
                         .where(_TIMER.c.instance_id == _IID, _TIMER.c.state == "waiting"))
 _LOAD_WAITS = Prepared(select(_WAIT.c.id, _WAIT.c.task_id, _WAIT.c.message_name, _WAIT.c["keys"])
                        .where(_WAIT.c.instance_id == _IID))
-_HUMAN_TIMES = ("due_at", "claimed_at", "created_at", "completed_at")
-
-
-def human_row(raw: Sequence[Any]) -> dict[str, Any]:
-    """A ``human_task`` row read raw on the driver (all columns, in table order) as a dict of
-    the ``TaskView`` fields, time columns as aware UTC datetimes."""
-    row = dict(zip(_HUMAN_NAMES, raw, strict=True))
-    for name in _HUMAN_TIMES:
-        if row[name] is not None:
-            row[name] = as_utc(row[name])
-    return row
 
 
 @dataclass

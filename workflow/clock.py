@@ -52,3 +52,13 @@ def ensure_utc(value: datetime | str) -> datetime:
 def iso(dt: datetime) -> str:
     """Canonical UTC ISO text used in the database and in history."""
     return ensure_utc(dt).isoformat()
+
+
+def shanghai_text(value: datetime | str | None, *, seconds: bool = True) -> str:
+    """An instant for people: ``2022-10-11 17:00:00+08:00`` (Asia/Shanghai); ``-`` for none."""
+    if value is None:
+        return "-"
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)  # stored instants are UTC
+    return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S+08:00" if seconds else "%Y-%m-%d %H:%M+08:00")

@@ -14,9 +14,9 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from .engine import TaskView
 from .errors import InvalidData, PermissionDenied, TaskNotReady
 from .store import TaskDraft
+from .taskview import TaskView
 from .users import Actor
 
 MAX_DRAFT_BYTES = 1_000_000

@@ -28,8 +28,9 @@ from sqlalchemy.orm import Session
 
 from handlers.registry import REGISTRY, HandlerContext, HandlerRegistry
 
-from . import calendar_store, consistency, forms, inputs, journal, projections, specs, timeshim
+from . import calendar_store, consistency, forms, inputs, journal, materials, projections, specs, timeshim
 from .cases import Case, CaseStore, InstanceRow
+from .clock import shanghai_text
 from .digest import state_digest
 from .errors import (
     InvalidData,
@@ -59,6 +60,7 @@ from .store import (
     ProcessVersion,
     table_of,
 )
+from .taskview import TaskView
 from .texts import TAG, canonical_json, refuse_tag_keys
 from .users import AUDITOR, PROCESS_OWNER, Actor
 
@@ -95,37 +97,6 @@ def cycle_of(data: Mapping[str, Any]) -> str | None:
     if isinstance(value, bool) or not isinstance(value, str | int) or not str(value):
         return None
     return str(value)[:100]
-
-
-@dataclass(frozen=True)
-class TaskView:
-    """A row of the inbox projection, as commands return it."""
-
-    id: int
-    instance_id: int
-    task_id: str
-    process_id: str
-    bpmn_id: str
-    name: str
-    lane: str | None
-    role: str | None
-    district: str | None
-    form: str | None
-    due_at: datetime | None
-    state: str
-    claimed_by: str | None
-    claimed_at: datetime | None
-    created_at: datetime
-    completed_at: datetime | None
-    completed_by: str | None
-
-    @classmethod
-    def of(cls, row: Any) -> TaskView:
-        """From a result row or from the dict ``CaseStore.lock_for_task`` gives (its keys are
-        exactly the fields)."""
-        if type(row) is dict:
-            return cls(**row)
-        return cls(**{f: getattr(row, f) for f in cls.__dataclass_fields__})
 
 
 @dataclass
@@ -314,6 +285,7 @@ class Engine:
                 raise WorkflowFailed(f"The start event of '{pv.process_id}' uses form '{name}', which its process "
                                      "version does not contain.")
             forms.validate(schema, data, form=name)
+            materials.check_uploads(session, None, schema, data, form=name)  # a new case has no materials yet
 
     def _create(self, session: Session, pv: ProcessVersion, district: str | None, data: dict[str, Any], *,
                 actor: Actor, now: datetime, outgoing: list[_Outgoing], event: str = inputs.STARTED,
@@ -345,7 +317,7 @@ class Engine:
             return ht
         if ht.claimed_by is not None:
             raise TaskAlreadyClaimed(f"Task {task_id} '{ht.name}' was already claimed by '{ht.claimed_by}' "
-                                     f"at {ht.claimed_at:%Y-%m-%d %H:%M} UTC.", claimed_by=ht.claimed_by)
+                                     f"at {shanghai_text(ht.claimed_at, seconds=False)}.", claimed_by=ht.claimed_by)
         if not actor.may_work_on(ht.role, ht.district):
             raise PermissionDenied(self._why_not(actor, ht))
         if _CLAIM.run(session, {"tid": task_id, "who": actor.name, "at": now}) != 1:
@@ -404,6 +376,7 @@ class Engine:
         data = dict(check_data({} if data is None else data))
         row, case = self.cases.lock_for_task(session, task_id)
         ht = TaskView.of(row)
+        uploads: list[dict[str, str]] = []
         try:
             if ht.state != "ready":
                 raise TaskNotReady(f"Task {task_id} '{ht.name}' is already {ht.state}.")
@@ -419,6 +392,7 @@ class Engine:
                     raise WorkflowFailed(f"Task {task_id} '{ht.name}' uses form '{ht.form}', which its process "
                                          "version does not contain.")
                 forms.validate(schema, data, form=ht.form)
+                uploads = materials.check_uploads(session, case.id, schema, data, form=ht.form)
             task = case.workflow.get_task_from_id(UUID(ht.task_id))
             if task is None or task.state != TaskState.READY:
                 raise TaskNotReady(f"Task {task_id} '{ht.name}' is no longer ready in its case.")
@@ -430,7 +404,8 @@ class Engine:
         with self._step(session, case, now) as log:
             inputs.complete(case.workflow, task, data)
         self._commit(session, case, now=now, actor=actor.name, event=inputs.COMPLETED,
-                     payload={"task": path, "bpmn_id": ht.bpmn_id, "human_task": ht.id, "data": data},
+                     payload={"task": path, "bpmn_id": ht.bpmn_id, "human_task": ht.id, "data": data,
+                              **({"materials": uploads} if uploads else {})},
                      log=log, outgoing=outgoing, completed_by=actor.name)
         self._route(session, outgoing, now=now)
         return TaskView(**{**row, "state": "completed", "completed_at": now, "completed_by": actor.name})

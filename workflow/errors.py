@@ -100,6 +100,20 @@ class InvalidData(ShanyuError):
     http_status = 422
 
 
+class MaterialTooLarge(InvalidData):
+    """A material over the size limit (``SHANYU_MATERIAL_MAX_BYTES``). Nothing was stored."""
+
+    code = "material_too_large"
+    http_status = 413
+
+
+class MaterialTypeRefused(InvalidData):
+    """A material whose content is not of an accepted type (sniffed, not taken from its name)."""
+
+    code = "material_type_refused"
+    http_status = 415
+
+
 class MessageNotDelivered(ShanyuError):
     code = "message_not_delivered"
     http_status = 404

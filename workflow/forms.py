@@ -81,32 +81,42 @@ def _plain(value: Any) -> Any:
 
 
 def validate(schema: Mapping[str, Any], data: dict[str, Any], *, form: str = "") -> dict[str, Any]:
-    """Check ``data`` against a form; raise ``InvalidData`` naming every field at fault."""
+    """Check ``data`` against a form; raise ``InvalidData`` naming every field at fault, each once
+    (``details["errors"]``: ``field``, ``label``, ``message``; several faults of one field are
+    joined in its message, and listed in ``rules``: each with the JSON Schema keyword, its limit and
+    the message, for callers that word the message themselves). The message's first line says how many fields; one line per field follows."""
     validator = Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
     if not errors:
         return data
-    problems = []
-    for error in errors[:MAX_ERRORS]:
+    found: dict[str, dict[str, Any]] = {}
+
+    def note(path: list[Any], label: str, message: str, rule: str, limit: Any) -> None:
+        key = "/".join(map(str, path))
+        entry = found.setdefault(key, {"field": key, "label": label, "messages": [], "rules": []})
+        if message not in entry["messages"]:
+            entry["messages"].append(message)
+            entry["rules"].append({"rule": rule, "limit": limit, "message": message})
+
+    for error in errors:
         path = list(error.absolute_path)
         if error.validator == "required" and isinstance(error.instance, dict):
-            missing = [name for name in error.validator_value if name not in error.instance]
-            for name in missing:
-                problems.append({"field": "/".join(map(str, [*path, name])),
-                                 "label": _label(schema, [*path, name]), "message": "必填 required",
-                                 "rule": "required", "limit": None})
+            # jsonschema reports each missing property as its own error, all with the same list
+            for name in error.validator_value:
+                if name not in error.instance:
+                    note([*path, name], _label(schema, [*path, name]), "必填 required", "required", None)
             continue
         if error.validator == "additionalProperties" and isinstance(error.instance, dict):
             allowed = set((error.schema.get("properties") or {}) if isinstance(error.schema, dict) else ())
             for name in sorted(set(error.instance) - allowed):
-                problems.append({"field": "/".join(map(str, [*path, name])), "label": str(name),
-                                 "message": "该表单没有此字段 not a field of this form",
-                                 "rule": "additionalProperties", "limit": None})
+                note([*path, name], str(name), "该表单没有此字段 not a field of this form", "additionalProperties", None)
             continue
-        problems.append({"field": "/".join(map(str, path)), "label": _label(schema, path), "message": error.message,
-                         "rule": str(error.validator), "limit": _plain(error.validator_value)})
+        note(path, _label(schema, path), error.message, str(error.validator), _plain(error.validator_value))
+    problems = [{"field": e["field"], "label": e["label"], "message": "; ".join(e["messages"]), "rules": e["rules"]}
+                for e in found.values()]
+    shown = problems[:MAX_ERRORS]
     title = schema.get("title") or form or "form"
-    summary = "; ".join(f"{p['label']}: {p['message']}" for p in problems)
-    more = f" (and {len(errors) - MAX_ERRORS} more)" if len(errors) > MAX_ERRORS else ""
-    raise InvalidData(f"The data does not fit the form {title}: {summary}{more}. Nothing was saved.",
-                      form=form, errors=problems)
+    more = f"\n(and {len(problems) - MAX_ERRORS} more fields)" if len(problems) > MAX_ERRORS else ""
+    lines = "\n".join(f"- {p['label']} ({p['field'] or '/'}): {p['message']}" for p in shown)
+    raise InvalidData(f"The data does not fit the form {title}: {len(problems)} field(s) at fault. Nothing was "
+                      f"saved.\n{lines}{more}", form=form, errors=shown)

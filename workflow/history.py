@@ -20,10 +20,10 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
+from .canonical import canonical_json, sha256
 from .clock import iso
 from .fastsql import Prepared
 from .store import HistoryEvent, Instance, table_of
-from .texts import canonical_json, sha256
 
 GENESIS = "0" * 64
 _INSERT_EVENT = Prepared(insert(table_of(HistoryEvent)).values(

@@ -23,11 +23,10 @@ from typing import Any
 from sqlalchemy import Select, bindparam, false, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
-from .cases import human_row
-from .engine import TaskView
 from .errors import InvalidData
 from .fastsql import Prepared
 from .store import HumanTask, Instance, table_of
+from .taskview import TaskView, human_row
 from .users import AUDITOR, Actor
 
 HT = table_of(HumanTask)

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from .clock import iso
 from .history import GENESIS, VerifyResult
 from .store import SystemEvent
-from .texts import canonical_json, sha256
+from .canonical import canonical_json, sha256
 
 JOURNAL_ID = 0  # the chain's "case id" in its hashes: no case has id 0
 

@@ -11,7 +11,6 @@ would be restored as something else, so it is refused (``refuse_tag_keys``).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from typing import Any
@@ -20,15 +19,11 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.task import Task
 
 from .adapters.spiff import REGISTRY, child_ids, parent_id
+from .canonical import _canonical
+from .canonical import canonical_json as canonical_json  # re-exported: hashed texts
+from .canonical import sha256 as sha256
 from .errors import InvalidData
 from .paths import all_workflows
-
-_canonical = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode
-
-
-def canonical_json(value: Any) -> str:
-    """The one JSON text used wherever something is hashed (sorted keys, no spaces, UTF-8)."""
-    return _canonical(value)
 
 
 def _literal(value: Any) -> str:
@@ -45,10 +40,6 @@ def _literal(value: Any) -> str:
     if kind is float and math.isfinite(value):
         return float.__repr__(value)  # what the encoder writes for a finite float
     return _canonical(value)
-
-
-def sha256(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 class _NotPlain(Exception):

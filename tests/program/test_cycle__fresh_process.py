@@ -34,13 +34,12 @@ from workflow.store import Database
 from workflow.users import Actor
 
 REPO = Path(__file__).resolve().parents[2]
-# The CLI on a fixed clock: ``web.cli`` reads the system clock, which the child process replaces.
+# The CLI on a fixed clock, given to ``web.cli.main`` as the app factory takes one.
 CLI = (
     "import sys\n"
     "import web.cli as cli\n"
     "from workflow.clock import FakeClock\n"
-    "cli.SystemClock = lambda: FakeClock(sys.argv[1])\n"
-    "sys.exit(cli.main(sys.argv[2:]))\n"
+    "sys.exit(cli.main(sys.argv[2:], clock=FakeClock(sys.argv[1])))\n"
 )
 TWO = DISTRICTS[:2]  # 黄浦, 徐汇
 
@@ -80,7 +79,7 @@ def fresh(backend: str, tmp_path: Path) -> Iterator[Fresh]:
         schema.drop()
 
 
-def test_outcomes_delivered_by_fresh_processes_are_merged_and_the_cycle_moves_on(fresh: Fresh) -> None:
+def test_outcomes_delivered_by_fresh_processes_are_merged_and_the_cycle_moves_on(fresh: Fresh, tmp_path: Path) -> None:
     clock = FakeClock("2021-12-10T09:00:00+08:00")
     engine = Engine()
     with fresh.db.write() as session:
@@ -97,7 +96,11 @@ def test_outcomes_delivered_by_fresh_processes_are_merged_and_the_cycle_moves_on
         dept, leader = p.actor("district", code).name, p.actor("leader", code).name
         task = p.task(cases[code], "Task_intention")
         fresh.shanyu(when, "claim", str(task.id), "--as", dept)
-        fresh.shanyu(when, "complete", str(task.id), "--as", dept, "--data", json.dumps(intention(code)))
+        letter = tmp_path / f"intention-{code}.txt"
+        letter.write_text(f"演示材料 demo material: {code} 创建意向", encoding="utf-8")
+        added = fresh.shanyu(when, "material", "add", str(letter), "--as", dept, "--case", str(cases[code]))
+        data = {**intention(code), "intention_materials": [added["id"]]}
+        fresh.shanyu(when, "complete", str(task.id), "--as", dept, "--data", json.dumps(data))
         task = p.task(cases[code], "Task_leadership")
         fresh.shanyu(when, "claim", str(task.id), "--as", leader)
         fresh.shanyu(when, "complete", str(task.id), "--as", leader, "--data", json.dumps(leadership("decline")))

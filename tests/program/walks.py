@@ -60,6 +60,7 @@ from workflow.calendar import library_years
 from workflow.clock import SHANGHAI, FakeClock
 from workflow.engine import Engine
 from workflow.errors import ShanyuError
+from workflow.materials import upload_fields
 from workflow.specs import bundle_from_paths
 from workflow.store import Database, HumanTask, Instance, MessageSubscription, Timer
 from workflow.users import Actor
@@ -475,7 +476,7 @@ class Walker:
         actor = self.claimer(task)
         if actor is None:
             return
-        data = self.form_data(task)
+        data = self.p.attach(task, self.form_data(task), actor)  # the drawn upload ids become real materials
         self.trace[-1] += f" with {json.dumps(data, ensure_ascii=False)[:300]}"
         now = self.p.now()
         self.attempt("complete", lambda: self.p.run(
@@ -486,7 +487,11 @@ class Walker:
         if actor is None:
             return
         assert task.form
-        data = break_form(self.form_data(task), form_schema(task.form), self.rnd)
+        data = self.form_data(task)
+        if any(data.get(key) for key in upload_fields(form_schema(task.form))) and self.rnd.random() < 0.3:
+            pass  # valid for the form, but its drawn material ids are no materials of the case
+        else:
+            data = break_form(data, form_schema(task.form), self.rnd)
         self.trace[-1] += f": {json.dumps(data, ensure_ascii=False)[:300]}"
         now = self.p.now()
         done = self.attempt("invalid complete", lambda: self.p.run(

@@ -22,6 +22,7 @@ from sqlalchemy import func, select, text
 
 from tests.conftest import BPMN, PgSchema, postgres_url
 from web.cli import main
+from workflow.clock import Clock
 from workflow.engine import Engine
 from workflow.store import Database, Timer
 
@@ -71,12 +72,13 @@ class Shanyu:
         self.capsys = capsys
         self.monkeypatch = monkeypatch
         self.db = Database(url)  # for looking behind the CLI's back
+        self.clock: Clock | None = None  # the clock given to ``main``; None: the system clock
 
     def __call__(self, *args: str, stdin: str | None = None) -> Run:
         if stdin is not None:
             self.monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
         self.capsys.readouterr()
-        code = main([*args, "--database-url", self.url])
+        code = main([*args, "--database-url", self.url], clock=self.clock)
         out, err = self.capsys.readouterr()
         return Run(code, out, err)
 

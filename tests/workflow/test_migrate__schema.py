@@ -68,8 +68,8 @@ def test_the_comparison_sees_missing_tables(empty_db: Database) -> None:
 
 def test_upgrade_creates_every_table_of_the_models(empty_db: Database) -> None:
     revision = migrate.upgrade(empty_db)
-    assert revision == migrate.head_revision() != ""
-    assert migrate.current_revision(empty_db) == revision
+    assert revision == migrate.head_revision() == migrate.script_head() != ""
+    assert migrate.current_revision(empty_db) == migrate.stored_revision(empty_db) == revision
     assert tables(empty_db) == MODEL_TABLES | {"alembic_version"}
 
 
@@ -103,6 +103,7 @@ def test_downgrade_to_base_removes_every_table(empty_db: Database) -> None:
         command.downgrade(cfg, "base")
     assert tables(empty_db) == {"alembic_version"}
     assert migrate.current_revision(empty_db) is None
+    assert migrate.stored_revision(empty_db) is None
     assert migrate.upgrade(empty_db) == migrate.head_revision()
     assert differences(empty_db) == []
 

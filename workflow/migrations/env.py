@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
+import workflow.materials  # noqa: F401  (materials attached to cases)
 import workflow.registers  # noqa: F401  (the programme's register tables)
 from workflow.store import Base, database_url
 

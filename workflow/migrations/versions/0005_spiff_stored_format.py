@@ -13,8 +13,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from workflow.stored_format import convert_body, convert_meta, revert_case
-
 revision = "0005"
 down_revision = "0004"
 branch_labels = None
@@ -24,6 +22,10 @@ BATCH = 2_000
 
 
 def upgrade() -> None:
+    # imported here, not at the top: alembic loads every revision to find the head, and checking a
+    # database's schema (every CLI command) should not import SpiffWorkflow
+    from workflow.stored_format import convert_body, convert_meta
+
     conn = op.get_bind()
     task_row = sa.table("task_row", sa.column("instance_id", sa.Integer), sa.column("task_id", sa.String),
                         sa.column("body", sa.Text))
@@ -51,6 +53,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    from workflow.stored_format import revert_case
+
     conn = op.get_bind()
     task_row = sa.table("task_row", sa.column("instance_id", sa.Integer), sa.column("task_id", sa.String),
                         sa.column("body", sa.Text))
