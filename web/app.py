@@ -27,6 +27,7 @@ from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
 from web.extensions import csrf, limiter, login_manager
+from workflow import materials
 from workflow.clock import SHANGHAI, Clock, SystemClock
 from workflow.districts import district_name
 from workflow.engine import Engine
@@ -93,7 +94,9 @@ def create_app(config: dict[str, Any] | None = None, *, clock: Clock | None = No
         REMEMBER_COOKIE_HTTPONLY=True, REMEMBER_COOKIE_SAMESITE="Lax", REMEMBER_COOKIE_SECURE=secure,
         PERMANENT_SESSION_LIFETIME=timedelta(hours=int(app.config["SESSION_HOURS"])),
         WTF_CSRF_TIME_LIMIT=int(app.config["SESSION_HOURS"]) * 3600,
-        MAX_CONTENT_LENGTH=int(app.config.get("MAX_CONTENT_LENGTH") or 60 * 1024 * 1024),
+        # a form may carry several materials (workflow.materials.max_bytes() each); beyond this the
+        # request is refused whole with a clear page, before anything is read
+        MAX_CONTENT_LENGTH=int(app.config.get("MAX_CONTENT_LENGTH") or 5 * materials.max_bytes() + 1024 * 1024),
     )
     db = Database(app.config.get("DATABASE_URL"))
     app.extensions["shanyu"] = {"db": db, "engine": Engine(), "clock": clock or SystemClock()}

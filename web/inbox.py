@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -23,7 +24,7 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from web import formview
-from workflow import forms
+from workflow import forms, materials
 from workflow.calendar_store import load_calendar
 from workflow.clock import SHANGHAI
 from workflow.drafts import discard_drafts, load_draft, save_draft
@@ -174,12 +175,13 @@ def _page(task_id: int, *, values: dict[str, Any] | None = None, errors: dict[st
     if shown is None:
         shown = dict(draft[0]) if draft else {}
     field_values = {f.key: formview.display_value(f, shown.get(f.key)) for f in fields}
+    files = _materials_of(fields, field_values, actor)
     holder = task.claimed_by == actor.name and task.state == "ready"
     may_claim = (task.state == "ready" and task.claimed_by is None and actor.may_work_on(task.role, task.district)
                  and AUDITOR not in actor.roles)
     return render_template(
         "task.html", task=task, instance=instance, version=version, data=data, schema=schema, fields=fields,
-        values=field_values, errors=errors or {}, general=general or [], draft=draft, due=due,
+        values=field_values, files=files, max_mb=materials.max_bytes() // (1024 * 1024), errors=errors or {}, general=general or [], draft=draft, due=due,
         instructions=instructions, holder=holder, may_claim=may_claim, candidates=candidates,
         may_release=task.state == "ready" and task.claimed_by is not None
         and (task.claimed_by == actor.name or actor.is_admin),
@@ -191,6 +193,89 @@ def _page(task_id: int, *, values: dict[str, Any] | None = None, errors: dict[st
 @login_required
 def task_page(task_id: int) -> tuple[str, int]:
     return _page(task_id)
+
+
+def _materials_of(fields: list[formview.FormField], values: dict[str, Any], actor: Actor) -> dict[str, list[Any]]:
+    """For each upload field, the materials its value names, as the page lists them (a name that
+    is no material the user may see is listed as not found, never dropped)."""
+    wanted = {f.key: ([values[f.key]] if f.kind == "upload" and values[f.key] else
+                      list(values[f.key]) if f.kind == "uploads" else [])
+              for f in fields if f.kind in ("upload", "uploads")}
+    if not any(wanted.values()):
+        return {key: [] for key in wanted}
+    db, _engine = _services()
+    found: dict[str, list[Any]] = {}
+    with db.read() as session:
+        for key, ids in wanted.items():
+            found[key] = []
+            for material_id in ids:
+                try:
+                    found[key].append(materials.get(session, str(material_id), actor))
+                except ShanyuError:
+                    found[key].append(str(material_id))
+    return found
+
+
+def _store_uploads(task: TaskView, fields: list[formview.FormField], data: dict[str, Any],
+                   typed: dict[str, Any]) -> dict[str, list[str]]:
+    """Store the files posted for upload fields (each a whole material, in its own transaction,
+    so that a later refusal of the form keeps them) and put their ids into ``data`` and
+    ``typed``; the ids ticked for removal go. Returns the messages of files that were refused."""
+    db, _engine = _services()
+    actor = _actor()
+    errors: dict[str, list[str]] = {}
+    for f in fields:
+        if f.kind not in ("upload", "uploads"):
+            continue
+        removed = set(request.form.getlist(f"rm.{f.key}"))
+        current = data.get(f.key)
+        ids = ([current] if isinstance(current, str) else list(current or [])) if current else []
+        ids = [i for i in ids if i not in removed]
+        for upload in request.files.getlist(f"u.{f.key}"):
+            if not upload or not upload.filename:
+                continue
+            body = upload.read(materials.max_bytes() + 1)
+            try:
+                with db.write() as session:
+                    material_id = materials.add(session, task.instance_id, body, upload.filename, actor, g.now)
+            except ShanyuError as exc:
+                errors.setdefault(f.key, []).append(exc.message)
+                continue
+            if f.kind == "upload":
+                ids = [material_id]
+            elif material_id not in ids:
+                ids.append(material_id)
+        if f.kind == "upload":
+            value: Any = ids[-1] if ids else None
+        else:
+            value = ids
+        for target in (data, typed):
+            if value in (None, []) and f.kind == "upload":
+                target.pop(f.key, None)
+            elif value == [] and not f.required:
+                target.pop(f.key, None)
+            else:
+                target[f.key] = value
+    return errors
+
+
+@bp.get("/materials/<material_id>")
+@login_required
+def material(material_id: str) -> Response:
+    """A material's bytes, for users who may see its case: PDFs and images shown in the page,
+    anything else downloaded; never interpreted by the browser as something else."""
+    db, _engine = _services()
+    try:
+        with db.read() as session:
+            info, body = materials.read(session, material_id, _actor())
+    except ShanyuError:
+        abort(404)
+    inline = info.media_type in ("application/pdf", "image/png", "image/jpeg")
+    disposition = "inline" if inline else "attachment"
+    return Response(body, mimetype=info.media_type.split(";")[0], headers={
+        "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(info.filename)}",
+        "X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox",
+        "Cache-Control": "private, max-age=3600"})
 
 
 def diagram_of(session: Session, version_id: int, element_id: str) -> str | None:
@@ -267,6 +352,10 @@ def submit(task_id: int) -> Response | tuple[str, int]:
         fields = formview.fields_of(schema, _task_data(session, task)) if schema else []
     data, unreadable = formview.read_post(fields, request.form)
     typed = {**data, **{k: request.form.get(f"f.{k}", "") for k in unreadable}}
+    upload_errors = _store_uploads(task, fields, data, typed)
+    if upload_errors:
+        return _page(task_id, values=typed, errors=upload_errors,
+                     general=[_("上传的文件未能保存，请按提示处理。其他内容尚未提交。")], status=422)
     if action == "draft":
         try:  # a draft keeps what was typed, readable or not, and is not validated
             with db.write() as session:

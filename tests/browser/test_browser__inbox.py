@@ -1,6 +1,7 @@
 """The staff's pages in Chromium, on the demo: a district officer signs in, claims the
-self-assessment, submits it with a field that is not a number, sees the message under that field,
-saves a draft, comes back to it, fixes it and completes it; a colleague no longer sees the task;
+self-assessment, uploads the report and a material, submits it with a field that is not a number,
+sees the message under that field (the uploads kept), saves a draft, comes back to it, fixes it and
+completes it; a colleague no longer sees the task;
 an intention goes from the department to the leadership; the pages switch to English.
 
 Screenshots go to ``tmp_path``, or to ``SHANYU_SCREENSHOT_DIR`` when it is set (the README's
@@ -59,13 +60,16 @@ def test_an_officer_works_a_task_from_claim_to_completion(browser: Any, demo_ser
             box.fill("7")
         page.fill("input[name='f.current_places']", "1二00")
         page.fill("textarea[name='f.self_summary']", "长宁区对照评估指标逐项自评，托位供给持续增加。")
-        page.fill("input[name='f.self_report']", "m-0a1b2c3d4e")
-        page.fill("textarea[name='f.self_materials']", "m-1a2b3c4d5e")
+        page.set_input_files("input[name='u.self_report']", files=[
+            {"name": "长宁区自评报告.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4\n% demo report\n"}])
+        page.set_input_files("input[name='u.self_materials']", files=[
+            {"name": "托位统计.txt", "mimeType": "text/plain", "buffer": "托位 1200 个".encode()}])
         page.click("button[value=complete]")
         assert "表单内容有误" in page.locator(".flash.error").inner_text()
         assert field(page, "current_places").locator(".error").inner_text() == "请填写整数"
         assert field(page, "self_summary").locator(".error").count() == 0
         assert page.input_value("input[name='f.current_places']") == "1二00"  # what was typed stays
+        assert "长宁区自评报告.pdf" in field(page, "self_report").inner_text()  # the upload was kept
         page.screenshot(path=str(folder / "task-form-error.png"), full_page=True)
 
         page.click("button[value=draft]")

@@ -318,3 +318,89 @@ def test_the_inbox_filters_by_creation_cycle(app: Flask) -> None:
     assert live and others  # the demo has open work in the live cycle and in title management
     assert sorted(task_ids(text_of(admin.get("/?cycle=2026-demo")))) == sorted(live)
     assert task_ids(text_of(admin.get("/?cycle=2021-2022"))) == []  # the first cycle is over
+
+
+# -- materials -------------------------------------------------------------------------------------
+SELF = {"f.current_places": "1200", "f.self_summary": "长宁区对照评估指标逐项自评，托位供给持续增加。"}
+
+
+def scores(page: str) -> dict[str, str]:
+    return {f"f.self_scores.{code}": "7" for code in re.findall(r'name="f\.self_scores\.([\w.-]+)"', page)}
+
+
+def test_upload_materials_then_complete_the_self_assessment(app: Flask) -> None:
+    from io import BytesIO
+
+    db = db_of(app)
+    task = task_of(db, SELF_ASSESSMENT, CHANGNING)
+    dept = browser(app, "changning-dept")
+    dept.get(f"/tasks/{task}")
+    dept.post(f"/tasks/{task}/claim")
+    page = text_of(dept.get(f"/tasks/{task}"))
+    assert 'enctype="multipart/form-data"' in page and 'name="u.self_report"' in page
+    form = {"action": "draft", **SELF, **scores(page),
+            "u.self_report": (BytesIO("自评报告正文".encode()), "自评报告.txt"),
+            "u.self_materials": [(BytesIO(b"%PDF-1.4\n%demo\n"), "a.pdf"), (BytesIO("相关资料".encode()), "b.txt")]}
+    assert dept.client.post(f"/tasks/{task}", data={**form, "csrf_token": dept.token},
+                            content_type="multipart/form-data").status_code == 302
+    restored = text_of(dept.get(f"/tasks/{task}"))
+    ids = re.findall(r'data-material="(m-[0-9a-f]+)"', restored)
+    assert len(ids) == 3 and "自评报告.txt" in restored and "a.pdf" in restored
+    shown = dept.get(f"/materials/{ids[1]}")
+    assert shown.status_code == 200 and shown.mimetype == "application/pdf" and shown.data.startswith(b"%PDF")
+    assert "inline" in shown.headers["Content-Disposition"] and shown.headers["X-Content-Type-Options"] == "nosniff"
+    assert browser(app, "huangpu-dept").get(f"/materials/{ids[0]}").status_code == 404  # another district
+    done = dept.post(f"/tasks/{task}", {"action": "complete", **SELF, **scores(restored),
+                                        "f.self_report": ids[0], "f.self_materials": ids[1:]})
+    assert done.status_code == 302, text_of(done)[:2000]
+    with db.read() as s:
+        row = s.get(HumanTask, task)
+        assert row is not None and row.state == "completed"
+
+
+def test_a_refused_file_keeps_everything_else_on_the_page(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    from io import BytesIO
+
+    monkeypatch.setenv("SHANYU_MATERIAL_MAX_BYTES", "100")
+    db = db_of(app)
+    task = task_of(db, SELF_ASSESSMENT, CHANGNING)
+    dept = browser(app, "changning-dept")
+    dept.get(f"/tasks/{task}")
+    dept.post(f"/tasks/{task}/claim")
+    dept.get(f"/tasks/{task}")
+    before = event_count(db)
+    answer = dept.client.post(f"/tasks/{task}", content_type="multipart/form-data", data={
+        "csrf_token": dept.token, "action": "complete", **SELF,
+        "u.self_report": (BytesIO(b"x" * 500), "big.txt"),
+        "u.self_materials": [(BytesIO(b"\x00\x01\x02binary"), "virus.exe")]})
+    assert answer.status_code == 422
+    fields = dict(re.findall(r'data-field="(\w+)">(.*?)</div>', text_of(answer), re.S))
+    assert "at most 100 bytes" in fields["self_report"]
+    assert "not" in fields["self_materials"].lower() or "接受" in fields["self_materials"]
+    assert "长宁区对照评估指标" in fields["self_summary"]  # what was typed stays
+    assert event_count(db) == before
+
+
+def test_a_material_of_another_case_is_refused_at_completion(app: Flask) -> None:
+    from io import BytesIO
+
+    db = db_of(app)
+    task = task_of(db, SELF_ASSESSMENT, CHANGNING)
+    intention = task_of(db, INTENTION, JINGAN)
+    other = browser(app, "jingan-dept")
+    other.get(f"/tasks/{intention}")
+    other.post(f"/tasks/{intention}/claim")
+    other.get(f"/tasks/{intention}")
+    other.client.post(f"/tasks/{intention}", content_type="multipart/form-data", data={
+        "csrf_token": other.token, "action": "draft",
+        "u.intention_materials": [(BytesIO("静安材料".encode()), "jingan.txt")]})
+    foreign = re.findall(r'data-material="(m-[0-9a-f]+)"', text_of(other.get(f"/tasks/{intention}")))[0]
+    dept = browser(app, "changning-dept")
+    dept.get(f"/tasks/{task}")
+    dept.post(f"/tasks/{task}/claim")
+    page = text_of(dept.get(f"/tasks/{task}"))
+    before = event_count(db)
+    answer = dept.post(f"/tasks/{task}", {"action": "complete", **SELF, **scores(page),
+                                          "f.self_report": foreign, "f.self_materials": foreign})
+    assert answer.status_code == 422 and event_count(db) == before
+    assert "未找到该材料" in text_of(answer)  # the page lists it as no material this user may see
