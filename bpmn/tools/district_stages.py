@@ -139,14 +139,21 @@ def build(d: Diagram, missed_apply: str) -> None:
         d.flow("Gw_assigned", "Task_assign", "", "Assign.", default=True)
         d.chain("Task_assign", "Note_assigned", "Task_audit", "Score_audit", "End_audit")
     d.flow("Gw_audit_loop", "Stage_audit")
+    # A missed audit deadline is decided by 市有关部门, who organise the audit (五(三)): the panel
+    # neither extends its own deadline nor closes the district's application.
     missed_audit = deadline_handling(
-        d, "audit", "Stage_audit", 27, "Gw_audit_loop", 0, 27, 'due["selection"]'
+        d,
+        "audit",
+        "Stage_audit",
+        28,
+        "Gw_audit_loop",
+        3,
+        27,
+        'due["selection"]',
+        row=2,
+        via=[(30, "city", 1.5), (17.5, "city", 1.5), (17.5, "city", 4)],
     )
-    d.nodes["Task_audit_overdue"].lane, d.nodes["Task_audit_overdue"].row = "audit", 1
-    d.nodes["Gw_audit_overdue"].lane, d.nodes["Gw_audit_overdue"].row = "audit", 1
-    d.nodes["Extend_audit"].lane, d.nodes["Extend_audit"].row = "audit", 1
-    d.nodes["Missed_audit"].lane, d.nodes["Missed_audit"].row, d.nodes["Missed_audit"].col = "audit", 0, 29
-    for name in ("Notify_audit_remind", "End_audit_reminded"):
+    for name in ("Notify_audit_remind", "End_audit_reminded"):  # the panel's reminder, under its stage
         d.nodes[name].lane, d.nodes[name].row = "audit", 2
     d.add(
         "scriptTask",
