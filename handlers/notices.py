@@ -8,8 +8,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from handlers.program import day
+from handlers.cycle_data import MIN_NOTICE_WORKDAYS
 from handlers.registry import HandlerContext, handler
+from workflow.clock import SHANGHAI
 from workflow.errors import InvalidData
 from workflow.registers import Notice, Outbox
 
@@ -19,18 +20,29 @@ class NoticeRequest:
     cycle_id: str
     title: str
     url: str
-    published_on: str
-    ends_on: str
     workdays: int
     candidates: dict[str, Any]
 
 
 @handler("publish_notice")
 def publish_notice(req: NoticeRequest, ctx: HandlerContext) -> dict[str, Any]:
-    """Record the notice as published on the portal: its candidates and its last day."""
-    published, ends = day(req.published_on, "公示发布日期 published_on"), day(req.ends_on, "ends_on")
-    if ends < published:
-        raise InvalidData(f"The notice would end ({ends}) before it is published ({published}).")
+    """Record the notice as published on the portal today — the day the publish step is completed,
+    by the engine's clock, never a date someone types — with its candidates and its last day:
+    ``workdays`` PRC working days counted from today (五(四): 公示5个工作日). Fewer than five is
+    refused. The result is recorded in the case's history, so replay reads the same dates back."""
+    from workflow.calendar_store import load_calendar  # here: the store imports the engine's scripting
+
+    if (
+        isinstance(req.workdays, bool)
+        or not isinstance(req.workdays, int)
+        or req.workdays < MIN_NOTICE_WORKDAYS
+    ):
+        raise InvalidData(
+            f"公示期不少于{MIN_NOTICE_WORKDAYS}个工作日，本周期设为 {req.workdays} / a public notice runs at least "
+            f"{MIN_NOTICE_WORKDAYS} working days (五(四)); this cycle gives {req.workdays}. Nothing was saved."
+        )
+    published = ctx.now.astimezone(SHANGHAI).date()
+    ends = load_calendar(ctx.session).notice_end(published, req.workdays)
     notice = Notice(
         instance_id=ctx.instance_id,
         cycle_id=req.cycle_id,

@@ -157,7 +157,6 @@ class FirstCycle:
             self.cycle,
             "Task_publish",
             {
-                "published_on": "2022-09-29",
                 "notice_title": "关于第一批上海市婴幼儿照护服务示范区拟命名名单的公示",
                 "notice_url": "https://www.shanghai.gov.cn/notice/2022-0929",
             },
