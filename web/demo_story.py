@@ -260,8 +260,8 @@ def annual_reports(p: Program, managed: Mapping[str, int], places: Mapping[str, 
 
 
 def annual_reviews(p: Program, managed: Mapping[str, int], reviews: Mapping[str, tuple[str, float]]) -> None:
-    """Municipal staff review the reports: (conclusion, satisfaction %) per district. A finding, or a
-    satisfaction below the cycle's threshold, starts a revocation case."""
+    """Municipal staff review the reports: (conclusion, satisfaction %) per district. A finding starts
+    a revocation case; a satisfaction below the cycle's threshold (a local setting) opens a review task."""
     for code, (conclusion, satisfaction) in reviews.items():
         p.do(managed[code], "Task_review", review(conclusion, satisfaction))
 

@@ -237,6 +237,12 @@ def test_a_notice_of_fewer_than_five_working_days_is_refused_even_by_an_older_cy
         publish_notice(
             NoticeRequest("2021-2022", "公示", "https://x.cn/n", 4, {}), context("2022-09-26T10:00:00+08:00")
         )
+    # a case pinned to a diagram that still asks for the date: only today's date is accepted
+    with pytest.raises(InvalidData, match="公示发布日期须为发布当日 2022-09-26"):
+        publish_notice(
+            NoticeRequest("2021-2022", "公示", "https://x.cn/n", 5, {}, "2022-09-01", "2022-09-07"),
+            context("2022-09-26T10:00:00+08:00"),
+        )
     problems = []
     for workdays in (3, 5, 7):
         try:
