@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from web import cli_timers, demo
+from web import clauses, cli_timers, demo
 from workflow import history, migrate
 from workflow.clock import SHANGHAI, SystemClock
 from workflow.engine import Engine, TaskView
@@ -340,6 +340,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(fn=cmd_serve, needs_schema=False)
     cli_timers.register(sub, common)
     demo.register(sub, common)
+    clauses.register(sub, common)
     return parser
 
 

@@ -209,6 +209,10 @@ def application(code: str, on: str = "2021-12-20") -> dict[str, Any]:
         "application_document_no": f"{NAMES[code][:-1]}府〔{on[:4]}〕88号",
         "applied_on": on,
         "application_letter": "m-1f2e3d4c5b",
+        "plan_targets": "到2025年每千人口托位数不低于4.5个，普惠托位占比逐年提高。",
+        "plan_evaluation": "对照评估指标四个方面，逐项明确责任部门和完成时限。",
+        "plan_incentives": "对新增普惠托位的托育机构给予建设补贴和运营奖励。",
+        "plan_file": "m-2e3f4a5b6c",
         "application_materials": [],
     }
 

@@ -67,6 +67,7 @@ def deadline_handling(
     below: float = 0,
     row: float = 0,
     via: list[tuple[float, str, float]] | None = None,
+    extend_row: float | None = None,
 ) -> str:
     """Reminder before a stage's deadline; at the deadline, municipal staff extend it or close the case."""
     stage, zh, en = STAGES[key]
@@ -127,7 +128,7 @@ def deadline_handling(
         f"Record the extension of the {en} deadline (checked against the next deadline).",
         "city",
         col + 2,
-        row,
+        row if extend_row is None else extend_row,
         op="grant_extension",
         result="due",
         params={
@@ -299,12 +300,14 @@ def build() -> Diagram:
             "userTask",
             "Task_file",
             "以区人民政府名义提出申请",
-            "File the application in the name of the district people's government.",
+            "File the application in the name of the district people's government, with the district's "
+            "creation plan (targets, evaluation content, incentives).",
             "district",
             10,
             0,
             form="forms/application.json",
-            instructions="请以区人民政府名义提出创建申请：填写申请文号、日期，上传盖章的申请文件。须在申报期限前提交。",
+            instructions="请以区人民政府名义提出创建申请：填写申请文号、日期，上传盖章的申请文件，并附本区具体创建方案"
+            "（明确目标任务、细化评估内容、建立激励机制）。须在申报期限前提交。",
         )
         d.add("endEvent", "End_filed", "已提出申请", "Application filed.", "district", 11, 0)
         d.add("endEvent", "End_declined", "决定不申报", "The leadership declined.", "leader", 9, 1)

@@ -150,8 +150,9 @@ def build(d: Diagram, missed_apply: str) -> None:
         3,
         27,
         'due["selection"]',
-        row=2,
-        via=[(30, "city", 1.5), (17.5, "city", 1.5), (17.5, "city", 4)],
+        row=3,
+        extend_row=0,
+        via=[(30, "city", 0.5), (17.5, "city", 0.5), (17.5, "city", 4)],
     )
     for name in ("Notify_audit_remind", "End_audit_reminded"):  # the panel's reminder, under its stage
         d.nodes[name].lane, d.nodes[name].row = "audit", 2
@@ -176,14 +177,14 @@ def build(d: Diagram, missed_apply: str) -> None:
     d.flow("Stage_audit", "Audited")
 
     # -- outcome -------------------------------------------------------------------------------
-    d.add("exclusiveGateway", "Gw_send", "", "Every outcome is reported.", "city", 30, 4)
+    d.add("exclusiveGateway", "Gw_send", "", "Every outcome is reported.", "city", 31, 4)
     d.add(
         "serviceTask",
         "Notify_result",
         "通知申报结果",
         "Tell the district its outcome (outbox).",
         "city",
-        31,
+        32,
         4,
         **notify(
             "result",
@@ -198,12 +199,12 @@ def build(d: Diagram, missed_apply: str) -> None:
         "报送申报结果",
         "Send the outcome to the cycle (message district_outcome).",
         "city",
-        32,
+        33,
         4,
         message="district_outcome",
         payload="outcome",
     )
-    d.add("endEvent", "End_done", "申报流程结束", "The district's application case ends.", "city", 33, 4)
+    d.add("endEvent", "End_done", "申报流程结束", "The district's application case ends.", "city", 34, 4)
     for source in ("Declined", missed_apply, missed_self, missed_audit, "Audited"):
         d.flow(source, "Gw_send")
     d.chain("Gw_send", "Notify_result", "Throw_outcome", "End_done")
