@@ -2,9 +2,10 @@
 
 The cycle data (see ``bpmn/forms/cycle_start.json`` for its JSON Schema) is what municipal staff give
 when they open a cycle: its districts, the deadline of each stage, the quota rules, the indicator
-set and the management settings handed to named districts. The schema checks shapes; this handler
-checks what a schema cannot: the deadlines in the order of the stages, district codes unique, the
-indicator items unique with positive maxima. A fault fails the start command with every problem
+set and the management settings handed to named districts. The schema checks shapes and fills in
+the defaults of the settings the notice does not fix (本地设定); this handler checks what a schema
+cannot: the deadlines in the order of the stages, district codes unique, the indicator items unique
+with positive maxima, and a public notice of at least the notice's five working days. A fault fails the start command with every problem
 listed, and nothing is saved.
 """
 
@@ -19,6 +20,7 @@ from handlers.registry import HandlerContext, handler
 from workflow.errors import DeadlinePastCalendar, InvalidData
 
 STAGES = ("application", "self_assessment", "audit", "selection", "naming")
+MIN_NOTICE_WORKDAYS = 5  # 五(四): "公示5个工作日"; a cycle may set more, never fewer
 MONTH_DAY = re.compile(r"(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])")
 
 
@@ -77,10 +79,15 @@ def _problems(cycle: CycleData) -> list[str]:
     target = cycle.indicators.get("target_places_per_1000")
     if not isinstance(target, int | float) or target <= 0:
         problems.append("indicators.target_places_per_1000: a positive number (4.5 in the first cycle)")
-    for name in ("notice_workdays", "reminder_workdays"):
-        value = getattr(cycle, name)
-        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 60:
-            problems.append(f"{name}: a whole number of working days, 1–60")
+    notice = cycle.notice_workdays
+    if isinstance(notice, bool) or not isinstance(notice, int) or not MIN_NOTICE_WORKDAYS <= notice <= 60:
+        problems.append(
+            f"notice_workdays: 公示期不少于{MIN_NOTICE_WORKDAYS}个工作日（五(四)）/ the public notice runs at "
+            f"least {MIN_NOTICE_WORKDAYS} working days (a whole number, {MIN_NOTICE_WORKDAYS}–60)"
+        )
+    reminder = cycle.reminder_workdays
+    if isinstance(reminder, bool) or not isinstance(reminder, int) or not 1 <= reminder <= 60:
+        problems.append("reminder_workdays: a whole number of working days, 1–60")
     for name in ("annual_report_opens", "annual_report_due"):
         if not MONTH_DAY.fullmatch(str(cycle.management.get(name))):
             problems.append(f"management.{name}: a month and day such as 03-31")

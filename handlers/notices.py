@@ -8,8 +8,10 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from handlers.cycle_data import MIN_NOTICE_WORKDAYS
 from handlers.program import day
 from handlers.registry import HandlerContext, handler
+from workflow.clock import SHANGHAI
 from workflow.errors import InvalidData
 from workflow.registers import Notice, Outbox
 
@@ -19,18 +21,43 @@ class NoticeRequest:
     cycle_id: str
     title: str
     url: str
-    published_on: str
-    ends_on: str
     workdays: int
     candidates: dict[str, Any]
+    # given only by diagrams deployed before the date came from the clock (cases pinned to them)
+    published_on: str | None = None
+    ends_on: str | None = None
 
 
 @handler("publish_notice")
 def publish_notice(req: NoticeRequest, ctx: HandlerContext) -> dict[str, Any]:
-    """Record the notice as published on the portal: its candidates and its last day."""
-    published, ends = day(req.published_on, "公示发布日期 published_on"), day(req.ends_on, "ends_on")
-    if ends < published:
-        raise InvalidData(f"The notice would end ({ends}) before it is published ({published}).")
+    """Record the notice as published on the portal today — the day the publish step is completed,
+    by the engine's clock, never a date someone types — with its candidates and its last day:
+    ``workdays`` PRC working days counted from today (五(四): 公示5个工作日). Fewer than five is
+    refused. The result is recorded in the case's history, so replay reads the same dates back.
+
+    Cases pinned to a diagram deployed before this rule still pass the date their user typed (and
+    the last day their script counted from it): it must be today (and that day), or the step is
+    refused, so those cases cannot backdate either."""
+    from workflow.calendar_store import load_calendar  # here: the store imports the engine's scripting
+
+    if (
+        isinstance(req.workdays, bool)
+        or not isinstance(req.workdays, int)
+        or req.workdays < MIN_NOTICE_WORKDAYS
+    ):
+        raise InvalidData(
+            f"公示期不少于{MIN_NOTICE_WORKDAYS}个工作日，本周期设为 {req.workdays} / a public notice runs at least "
+            f"{MIN_NOTICE_WORKDAYS} working days (五(四)); this cycle gives {req.workdays}. Nothing was saved."
+        )
+    published = ctx.now.astimezone(SHANGHAI).date()
+    if req.published_on is not None and day(req.published_on, "公示发布日期 published_on") != published:
+        raise InvalidData(
+            f"公示发布日期须为发布当日 {published}，不能补填或预填 {req.published_on} / a notice is published on "
+            f"the day the publish step is completed ({published}), not on {req.published_on}. Nothing was saved."
+        )
+    ends = load_calendar(ctx.session).notice_end(published, req.workdays)
+    if req.ends_on is not None and day(req.ends_on, "ends_on") != ends:
+        raise InvalidData(f"The notice's last day is {ends}, not {req.ends_on}. Nothing was saved.")
     notice = Notice(
         instance_id=ctx.instance_id,
         cycle_id=req.cycle_id,

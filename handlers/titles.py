@@ -12,12 +12,13 @@ from sqlalchemy import func, select
 
 from handlers.program import day
 from handlers.registry import HandlerContext, handler
+from workflow.clock import SHANGHAI
 from workflow.errors import InvalidData
 from workflow.registers import ACTIVE_STATUSES, TITLE_KINDS, Title, TitleChange
 
 PREFIX = {"shanghai": "SH", "national": "CN"}
 TRANSITIONS = {  # action -> (statuses it applies to, new status)
-    "rectify": (("named",), "rectifying"),
+    "rectify": (("named", "rectifying"), "rectifying"),  # a further rectification is its own decision
     "restore": (("rectifying",), "named"),
     "revoke": (("named", "rectifying"), "revoked"),
 }
@@ -199,3 +200,24 @@ def update_title_register(req: TitleChangeRequest, ctx: HandlerContext) -> dict[
         "to": to,
         "decided_on": decided_on.isoformat(),
     }
+
+
+@dataclass(frozen=True)
+class RectifyDueRequest:
+    due: str
+    decided_on: str
+
+
+@handler("check_rectify_due")
+def check_rectify_due(req: RectifyDueRequest, ctx: HandlerContext) -> str:
+    """The rectification deadline the approver set, if it lies after the decision date and after
+    today. The notice gives no rectification period, so the decision sets it; nothing is assumed."""
+    due = day(req.due, "整改期限 rectify_due")
+    decided = day(req.decided_on, "决定日期 decided_on")
+    today = ctx.now.astimezone(SHANGHAI).date()
+    if due <= max(decided, today):
+        raise InvalidData(
+            f"整改期限 {due} 须晚于决定日期 {decided} 和今天 {today} / the rectification deadline {due} must be "
+            f"after the decision date ({decided}) and after today ({today}). Nothing was saved."
+        )
+    return due.isoformat()

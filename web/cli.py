@@ -223,6 +223,10 @@ def build_parser() -> argparse.ArgumentParser:
     _register_timers(sub, common)
     _command(sub.add_parser("demo", parents=[common], help="seed the programme's demo data (idempotent)"),
              "web.demo:cmd_demo", needs_schema=False)
+    p = _command(sub.add_parser("clauses", parents=[common],
+                                help="each clause of the notice and the diagram elements implementing it"),
+                 "web.clauses:cmd_clauses", needs_schema=False)
+    p.add_argument("paths", nargs="*", metavar="PATH", help="BPMN files or folders (default: the programme's bpmn/)")
     return parser
 
 

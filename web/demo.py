@@ -170,7 +170,8 @@ def play_history(p: Program) -> None:
     def grown(codes: list[str], year: int) -> dict[str, int]:
         return {c: round(places[c] * (1 + 0.06 * (year - 2022))) for c in codes}
 
-    # 2023: five reports; 长宁's satisfaction (72%) is below the threshold of 80% → a revocation case
+    # 2023: five reports; 长宁's satisfaction (72%) is below the local threshold of 80% → municipal staff
+    # review it and refer it → a revocation case
     everyone = [huangpu, xuhui, changning, jingan, putuo]
     annual_reports(p, managed, grown(everyone, 2023), at="2023-02-15T10:00:00")
     annual_reviews(
@@ -184,11 +185,19 @@ def play_history(p: Program) -> None:
             putuo: ("good", 86),
         },
     )
+    p.do(  # the figure alone opens a review: municipal staff refer it (六(三))
+        managed[changning],
+        "Task_satisfaction",
+        {
+            "satisfaction_action": "refer",
+            "satisfaction_opinion": "满意度调查显示家长对托育服务管理满意度不高，提请核实。",
+        },
+    )
     survey = p.cases("revocation")[changning]
     p.at("2023-02-20T10:00:00")
-    p.do(survey, "Task_verify", verify("confirmed", "serious", "2023-02-20"))
+    p.do(survey, "Task_verify", verify("confirmed", "2023-02-20"))
     p.at("2023-02-22T10:00:00")
-    p.do(survey, "Task_confirm", confirm("rectify", "2023-02-22"))
+    p.do(survey, "Task_confirm", confirm("rectify", "2023-02-22", rectify_due="2023-05-19"))
     p.at("2023-04-20T10:00:00")
     p.do(
         survey,
@@ -229,9 +238,9 @@ def play_history(p: Program) -> None:
         p, jingan, "safety_accident", "report", f"{NAMES[jingan]}某托育机构发生婴幼儿伤亡事故。"
     )
     p.at("2025-06-12T10:00:00")
-    p.do(accident, "Task_verify", verify("confirmed", "major", "2025-06-12"))
+    p.do(accident, "Task_verify", verify("confirmed", "2025-06-12"))
     p.at("2025-06-16T10:00:00")
-    p.do(accident, "Task_confirm", confirm("revoke", "2025-06-16"))
+    p.do(accident, "Task_confirm", confirm("revoke", "2025-06-16", number=12))
 
     # 2026: the four districts that hold the title report; the last review ends the history
     remaining = [huangpu, xuhui, changning, putuo]

@@ -209,6 +209,10 @@ def application(code: str, on: str = "2021-12-20") -> dict[str, Any]:
         "application_document_no": f"{NAMES[code][:-1]}府〔{on[:4]}〕88号",
         "applied_on": on,
         "application_letter": "m-1f2e3d4c5b",
+        "plan_targets": "到2025年每千人口托位数不低于4.5个，普惠托位占比逐年提高。",
+        "plan_evaluation": "对照评估指标四个方面，逐项明确责任部门和完成时限。",
+        "plan_incentives": "对新增普惠托位的托育机构给予建设补贴和运营奖励。",
+        "plan_file": "m-2e3f4a5b6c",
         "application_materials": [],
     }
 
@@ -286,20 +290,29 @@ def request(ground: str, source: str, summary: str) -> dict[str, Any]:
     return {"ground": ground, "source": source, "summary": summary}
 
 
-def verify(result: str, severity: str, on: str) -> dict[str, Any]:
+def verify(result: str, on: str) -> dict[str, Any]:
     return {
         "verification_result": result,
-        "severity": severity,
         "verified_on": on,
         "verification_findings": "经现场核实、调阅资料和约谈相关负责人，情况如下。",
         "verification_materials": ["m-4d4d4d4d4d"],
     }
 
 
-def confirm(decision: str, on: str) -> dict[str, Any]:
-    return {
+def confirm(decision: str, on: str, *, number: int = 5, rectify_due: str | None = None) -> dict[str, Any]:
+    """The approver's decision: its own document number (``number``) and reasons; a rectification
+    deadline with a rectify decision (the notice gives no period, so the decision sets it)."""
+    reasons = {
+        "rectify": "经核实属实，参照国家管理办法，责令限期整改。",
+        "revoke": "经核实属实，情节严重，参照国家管理办法，撤销称号。",
+        "no_action": "经审定，情况已整改到位，不予撤销称号。",
+    }
+    data = {
         "final_decision": decision,
         "decided_on": on,
-        "decision_document_no": f"沪教委托幼〔{on[:4]}〕5号",
-        "decision_opinion": "同意建议处理方式。",
+        "decision_document_no": f"沪教委托幼〔{on[:4]}〕{number}号",
+        "decision_reasons": reasons[decision],
     }
+    if rectify_due is not None:
+        data["rectify_due"] = rectify_due
+    return data

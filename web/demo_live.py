@@ -73,7 +73,7 @@ TARGETS = {
     "310120": "Task_leadership",  # 奉贤
     "310151": "Task_leadership",  # 崇明
 }
-REVOCATION = ("310104", "safety_accident", "report", "举报称辖区内某托育机构发生一般安全事故，已妥善处置。")
+REVOCATION = ("310104", "safety_accident", "report", "举报称辖区内某托育机构发生安全责任事故。")
 
 
 def live_deadlines(today: date, calendar: WorkCalendar) -> dict[str, str]:
@@ -187,10 +187,10 @@ def _advance(p: Program, iid: int, code: str, target: str, today: date, places: 
 
 
 def _live_revocation(p: Program, cycle: int, today: date) -> int:
-    """A report about 徐汇, verified by municipal staff: the approver confirms the decision."""
+    """A report about 徐汇, verified by municipal staff: the approver decides (the table proposes nothing)."""
     code, ground, source, summary = REVOCATION
     existing = p.cases("revocation", after=cycle).get(code)
     iid = existing if existing is not None else start_revocation(p, code, ground, source, summary)
     if p.tasks(iid, "Task_verify"):
-        p.do(iid, "Task_verify", verify("confirmed", "minor", today.isoformat()))
+        p.do(iid, "Task_verify", verify("confirmed", today.isoformat()))
     return iid

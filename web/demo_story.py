@@ -157,7 +157,6 @@ class FirstCycle:
             self.cycle,
             "Task_publish",
             {
-                "published_on": "2022-09-29",
                 "notice_title": "关于第一批上海市婴幼儿照护服务示范区拟命名名单的公示",
                 "notice_url": "https://www.shanghai.gov.cn/notice/2022-0929",
             },
@@ -261,8 +260,8 @@ def annual_reports(p: Program, managed: Mapping[str, int], places: Mapping[str, 
 
 
 def annual_reviews(p: Program, managed: Mapping[str, int], reviews: Mapping[str, tuple[str, float]]) -> None:
-    """Municipal staff review the reports: (conclusion, satisfaction %) per district. A finding, or a
-    satisfaction below the cycle's threshold, starts a revocation case."""
+    """Municipal staff review the reports: (conclusion, satisfaction %) per district. A finding starts
+    a revocation case; a satisfaction below the cycle's threshold (a local setting) opens a review task."""
     for code, (conclusion, satisfaction) in reviews.items():
         p.do(managed[code], "Task_review", review(conclusion, satisfaction))
 

@@ -30,10 +30,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from . import journal
+from .canonical import canonical_json, sha256
 from .clock import iso
 from .errors import InvalidData
 from .store import Anchor, HistoryEvent, Instance
-from .canonical import canonical_json, sha256
 
 FORMAT = "shanyu-anchor/1"
 KEY_ENV, DIR_ENV = "SHANYU_ANCHOR_KEY", "SHANYU_ANCHOR_DIR"

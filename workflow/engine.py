@@ -235,7 +235,7 @@ class Engine:
                                        "in the start data, or ask municipal staff to start it.")
             raise PermissionDenied(f"The {actor.describe()} cannot start a case of '{pv.process_id}' for "
                                    f"district {district}: district staff start cases of their own district only.")
-        self._check_start_forms(session, pv, data)
+        data = self._check_start_forms(session, pv, data)
         outgoing: list[_Outgoing] = []
         case = self._create(session, pv, None if district is None else str(district), data, actor=actor, now=now,
                             outgoing=outgoing)
@@ -273,9 +273,10 @@ class Engine:
         raise PermissionDenied(f"The {actor.describe()} may not start process {name}: only users with the role "
                                f"{' or '.join(sorted(roles))} (the lane of its start event) or admin may start it.")
 
-    def _check_start_forms(self, session: Session, pv: ProcessVersion, data: dict[str, Any]) -> None:
+    def _check_start_forms(self, session: Session, pv: ProcessVersion, data: dict[str, Any]) -> dict[str, Any]:
         """Start data must fit the form of the process's plain start event, as task data must fit
-        its task's form (a message start takes the message's keys instead)."""
+        its task's form (a message start takes the message's keys instead). Returns the data with
+        the form's defaults filled in."""
         for start_event in self._plain_starts(session, pv):
             name = forms.form_of(start_event)
             if name is None:
@@ -284,8 +285,9 @@ class Engine:
             if schema is None:
                 raise WorkflowFailed(f"The start event of '{pv.process_id}' uses form '{name}', which its process "
                                      "version does not contain.")
-            forms.validate(schema, data, form=name)
+            data = forms.validate(schema, forms.with_defaults(schema, data), form=name)
             materials.check_uploads(session, None, schema, data, form=name)  # a new case has no materials yet
+        return data
 
     def _create(self, session: Session, pv: ProcessVersion, district: str | None, data: dict[str, Any], *,
                 actor: Actor, now: datetime, outgoing: list[_Outgoing], event: str = inputs.STARTED,
@@ -391,7 +393,7 @@ class Engine:
                 if schema is None:
                     raise WorkflowFailed(f"Task {task_id} '{ht.name}' uses form '{ht.form}', which its process "
                                          "version does not contain.")
-                forms.validate(schema, data, form=ht.form)
+                data = forms.validate(schema, forms.with_defaults(schema, data), form=ht.form)
                 uploads = materials.check_uploads(session, case.id, schema, data, form=ht.form)
             task = case.workflow.get_task_from_id(UUID(ht.task_id))
             if task is None or task.state != TaskState.READY:

@@ -7,10 +7,15 @@ with English in ``x-title-en``; ``x-ui`` carries hints for the web layer (field 
 
 ``validate(schema, data)`` is the server-side check behind every form: it raises ``InvalidData``
 listing each field at fault with its label and what is wrong, and returns the data unchanged.
+``with_defaults(schema, data)`` fills in the ``default`` of every property the data leaves out
+(inside objects too), so that a setting the notice does not fix can be optional in a form and still
+have one documented value; the engine applies it before validating, and the filled-in data is what
+the case receives and its history records.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -78,6 +83,23 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list) and all(isinstance(v, bool | int | float | str) for v in value):
         return list(value)
     return None
+
+
+def with_defaults(schema: Mapping[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with the ``default`` of each property it leaves out, at every level of nested objects
+    (a default object is filled in turn). ``data`` itself is not changed."""
+    properties = schema.get("properties")
+    if not isinstance(properties, Mapping):
+        return data
+    out = dict(data)
+    for name, prop in properties.items():
+        if not isinstance(prop, Mapping):
+            continue
+        if name not in out and "default" in prop:
+            out[name] = copy.deepcopy(prop["default"])
+        if isinstance(out.get(name), dict) and prop.get("type") == "object":
+            out[name] = with_defaults(prop, out[name])
+    return out
 
 
 def validate(schema: Mapping[str, Any], data: dict[str, Any], *, form: str = "") -> dict[str, Any]:

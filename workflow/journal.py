@@ -17,10 +17,10 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from .canonical import canonical_json, sha256
 from .clock import iso
 from .history import GENESIS, VerifyResult
 from .store import SystemEvent
-from .canonical import canonical_json, sha256
 
 JOURNAL_ID = 0  # the chain's "case id" in its hashes: no case has id 0
 

@@ -113,6 +113,8 @@ def route(src: Node, dst: Node, flow: Flow) -> list[Point]:
             ]
         end = (t.x, t.cy) if t.x >= s.cx else (t.right, t.cy)
         return [(s.cx, s.bottom), (s.cx, t.cy), end]
+    if abs(s.cx - t.cx) < 1 and t.y >= s.bottom:  # straight down the same column
+        return [(s.cx, s.bottom), (t.cx, t.y)]
     if t.x >= s.right - 1:
         if abs(s.cy - t.cy) < 1:
             return [(s.right, s.cy), (t.x, t.cy)]

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from bpmnkit import BPMN, NSMAP, SPIFF, XSI, Diagram, Node, q
+from clauses import mark
 from lxml import etree
 
 
@@ -100,7 +101,7 @@ def _write_node(d: Diagram, parent_el: Any, node: Node) -> None:
     if "default" in spec:
         attrs["default"] = spec["default"]
     el = etree.SubElement(parent_el, q(BPMN, node.kind), **attrs)
-    _doc(el, node.doc)
+    _doc(el, mark(d.pid, node.id) + node.doc)
     ext = _extensions(node)
     if ext is not None:
         el.append(ext)

@@ -11,31 +11,25 @@ def build(d: Diagram) -> None:
         "userTask",
         "Task_publish",
         "发布公示",
-        "Publish the candidates on the 'China Shanghai' portal.",
+        "五(四)：经“中国上海”门户网站公示5个工作日。在门户网站发布拟命名、拟推荐名单的公示。"
+        "Publish the candidates on the 'China Shanghai' portal; the publication date is the day this "
+        "step is completed.",
         "city",
         14,
         0,
         form="forms/publish_notice.json",
-        instructions="请在“中国上海”门户网站发布拟命名、拟推荐名单的公示，填写发布日期、标题和链接。公示期为本周期规定的"
-        "工作日数（首周期为5个工作日），按国家法定节假日和调休安排计算。",
-    )
-    d.add(
-        "scriptTask",
-        "Notice_period",
-        "计算公示期",
-        "Last day of the notice: notice_workdays PRC working days from the publication day.",
-        "city",
-        15,
-        0,
-        script="notice_ends_on = notice_end(published_on, notice_workdays)\nobjection_log = []",
+        instructions="请在“中国上海”门户网站发布拟命名、拟推荐名单的公示，填写公示标题和链接。公示发布日期为完成本步骤之日，"
+        "由系统记录；公示期为本周期规定的工作日数（不少于5个工作日），按国家法定节假日和调休安排计算，异议受理至公示期"
+        "最后一个工作日17:00。请在门户网站发布当日完成本步骤。",
     )
     d.add(
         "serviceTask",
         "Publish",
         "登记公示",
-        "Record the published notice.",
+        "登记公示：发布日期为系统时钟的当日，公示期不少于5个工作日。Record the published notice: published "
+        "today by the engine's clock, ending notice_workdays (at least 5) PRC working days later.",
         "city",
-        16,
+        15,
         0,
         op="publish_notice",
         result="notice",
@@ -43,13 +37,21 @@ def build(d: Diagram) -> None:
             "cycle_id": "cycle_id",
             "title": "notice_title",
             "url": "notice_url",
-            "published_on": "published_on",
-            "ends_on": "notice_ends_on",
             "workdays": "notice_workdays",
             "candidates": "candidates",
         },
     )
-    d.chain("Invite", "Rank", "Task_select", "Check", "Task_publish", "Notice_period", "Publish")
+    d.add(
+        "scriptTask",
+        "Notice_period",
+        "公示期",
+        "The notice's publication day and last working day, as recorded; no objection decided yet.",
+        "city",
+        16,
+        0,
+        script='published_on = notice["published_on"]\nnotice_ends_on = notice["ends_on"]\nobjection_log = []',
+    )
+    d.chain("Invite", "Rank", "Task_select", "Check", "Task_publish", "Publish", "Notice_period")
 
     with d.sub(
         "Notice",
@@ -133,7 +135,7 @@ def build(d: Diagram) -> None:
         )
         d.flow("Fork_objection", "Gw_notice", "", "Receive the next objection.")
         d.flow("Timer_notice_end", "End_notice")
-    d.flow("Publish", "Notice")
+    d.flow("Notice_period", "Notice")
     d.data_object("objection_log", "异议处理记录")
     d.data_ref("Ref_objection_log", "objection_log", "city", 20, 2)
     d.writes("Notice_period", "Ref_objection_log")

@@ -1,8 +1,11 @@
-"""The DMN decision ``revocation_decision`` (判定处理方式): ground × severity → dismiss / rectify / revoke.
+"""The DMN decision ``revocation_decision`` (列明处理依据): the ground of a verified case → the clause
+of the notice and the basis the approver decides on. It proposes no outcome.
 
-Every combination of the four grounds and three severities has exactly one rule, so the table always
-answers. Each rule also gives the rectification period and the reminder lead, in working days, used
-if the approver decides on rectification (whatever the proposal was).
+第六条 lists three situations and says only that they are handled "参照《全国婴幼儿照护服务示范城市创建活动管理办法》";
+it gives no severity scale, no rectification period and no automatic result. So every rule states
+its clause and the same recommendation — the approver decides, with reasons — and the one number a
+rule gives, the reminder lead before a rectification deadline the approver sets, is marked as a
+local setting (本地设定). Every ground has exactly one rule, so the table always answers.
 """
 
 from __future__ import annotations
@@ -15,29 +18,21 @@ DMN = "https://www.omg.org/spec/DMN/20191111/MODEL/"
 DMNDI = "https://www.omg.org/spec/DMN/20191111/DMNDI/"
 DC = "http://www.omg.org/spec/DMN/20180521/DC/"
 
-GROUNDS = {
-    "safety_accident": ("发生重大安全责任事故", "a major safety liability accident"),
-    "backsliding": ("措施不力、工作退步", "ineffective measures, backsliding"),
-    "fraud": ("存在弄虚作假情形", "fraud"),
-    "low_satisfaction": ("托育机构、婴幼儿家庭满意度不高", "low satisfaction of institutions and families"),
+GROUNDS = {  # ground -> clause, the notice's words, English
+    "safety_accident": ("六(一)", "发生重大安全责任事故", "a major safety liability accident"),
+    "backsliding": ("六(二)", "措施不力，工作退步", "ineffective measures, backsliding"),
+    "fraud": ("六(二)", "存在弄虚作假等情形", "fraud"),
+    "low_satisfaction": (
+        "六(三)",
+        "托育机构、婴幼儿家庭对政策环境和服务管理满意度不高",
+        "low satisfaction of institutions and families",
+    ),
 }
-SEVERITIES = {"minor": "一般", "serious": "较重", "major": "严重"}
-# (ground, severity) -> decision, rectification working days, reminder working days
-RULES = {
-    ("safety_accident", "minor"): ("dismiss", 60, 10),
-    ("safety_accident", "serious"): ("rectify", 60, 10),
-    ("safety_accident", "major"): ("revoke", 60, 10),
-    ("backsliding", "minor"): ("rectify", 40, 10),
-    ("backsliding", "serious"): ("rectify", 60, 10),
-    ("backsliding", "major"): ("revoke", 60, 10),
-    ("fraud", "minor"): ("rectify", 40, 10),
-    ("fraud", "serious"): ("revoke", 60, 10),
-    ("fraud", "major"): ("revoke", 60, 10),
-    ("low_satisfaction", "minor"): ("dismiss", 60, 10),
-    ("low_satisfaction", "serious"): ("rectify", 60, 10),
-    ("low_satisfaction", "major"): ("rectify", 90, 15),
-}
-DECISIONS = {"dismiss": "不予处理", "rectify": "限期整改", "revoke": "撤销称号"}
+RECOMMENDATION = (
+    "经核实属实，参照《全国婴幼儿照护服务示范城市创建活动管理办法》进行处理：由市级审批决定限期整改、撤销称号或不予撤销，"
+    "并说明理由。通知未规定严重程度、整改期限或处理结果。"
+)
+REMINDER_WORKDAYS = 5  # 本地设定: the notice gives no rectification period, hence no reminder either
 
 
 def q(ns: str, tag: str) -> str:
@@ -55,46 +50,43 @@ def write(path: Path) -> None:
         q(DMN, "definitions"),
         nsmap={None: DMN, "dmndi": DMNDI, "dc": DC},
         id="Definitions_revocation_decision",
-        name="撤销称号处理方式",
+        name="撤销称号处理依据",
         namespace="http://shanyu/dmn",
         exporter="shanyu bpmn/tools",
         exporterVersion="1",
     )
-    decision = etree.SubElement(root, q(DMN, "decision"), id="revocation_decision", name="判定处理方式")
+    decision = etree.SubElement(root, q(DMN, "decision"), id="revocation_decision", name="列明处理依据")
     etree.SubElement(decision, q(DMN, "description")).text = (
-        "Proposes how a verified case is dealt with under the national management measures: dismiss, "
-        "rectify within a deadline, or revoke the title, by ground and severity. The approver confirms."
+        "第六条：事由 → 通知条款与处理依据。只列明依据，不提出处理结果；处理决定由市级审批作出。"
+        "States the clause and basis of a verified case's ground; proposes no outcome (the approver decides)."
     )
     table = etree.SubElement(
         decision, q(DMN, "decisionTable"), id="Table_revocation_decision", hitPolicy="UNIQUE"
     )
-    for name, expression, label in (
-        ("ground", 'basis["ground"]', "事由 ground"),
-        ("severity", "severity", "严重程度 severity"),
-    ):
-        inp = etree.SubElement(table, q(DMN, "input"), id=f"Input_{name}", label=label)
-        text(inp, "inputExpression", expression, id=f"InputExpression_{name}", typeRef="string")
+    inp = etree.SubElement(table, q(DMN, "input"), id="Input_ground", label="事由 ground")
+    text(inp, "inputExpression", 'basis["ground"]', id="InputExpression_ground", typeRef="string")
     for name, label, kind in (
-        ("decision", "建议处理方式 decision", "string"),
-        ("rectify_workdays", "整改期限（工作日）rectification working days", "number"),
-        ("reminder_workdays", "提前提醒（工作日）reminder working days", "number"),
+        ("clause", "通知条款 clause", "string"),
         ("decision_basis", "依据 basis", "string"),
+        ("recommendation", "建议 recommendation (no outcome)", "string"),
+        ("reminder_workdays", "整改截止前提醒（工作日，本地设定）reminder lead, local setting", "number"),
     ):
         etree.SubElement(table, q(DMN, "output"), id=f"Output_{name}", label=label, name=name, typeRef=kind)
-    for (ground, severity), (result, days, remind) in RULES.items():
-        zh, en = GROUNDS[ground]
-        rule = etree.SubElement(table, q(DMN, "rule"), id=f"Rule_{ground}_{severity}")
-        etree.SubElement(rule, q(DMN, "description")).text = f"{en}, {severity}: {result}"
-        text(rule, "inputEntry", f'"{ground}"', id=f"In_{ground}_{severity}_ground")
-        text(rule, "inputEntry", f'"{severity}"', id=f"In_{ground}_{severity}_severity")
-        basis = f"{zh}（{SEVERITIES[severity]}）：{DECISIONS[result]}"
+    for ground, (clause, zh, en) in GROUNDS.items():
+        rule = etree.SubElement(table, q(DMN, "rule"), id=f"Rule_{ground}")
+        etree.SubElement(rule, q(DMN, "description")).text = (
+            f"{clause}（依据通知）：{zh}。提醒工作日数为本地设定。{clause} of the notice: {en}; "
+            "the reminder lead is a local setting."
+        )
+        text(rule, "inputEntry", f'"{ground}"', id=f"In_{ground}_ground")
+        basis = f"第{clause}：经核实{zh}"
         for name, value in (
-            ("decision", f'"{result}"'),
-            ("rectify_workdays", str(days)),
-            ("reminder_workdays", str(remind)),
+            ("clause", f'"{clause}"'),
             ("decision_basis", f'"{basis}"'),
+            ("recommendation", f'"{RECOMMENDATION}"'),
+            ("reminder_workdays", str(REMINDER_WORKDAYS)),
         ):
-            text(rule, "outputEntry", value, id=f"Out_{ground}_{severity}_{name}")
+            text(rule, "outputEntry", value, id=f"Out_{ground}_{name}")
     di = etree.SubElement(root, q(DMNDI, "DMNDI"))
     diagram = etree.SubElement(di, q(DMNDI, "DMNDiagram"), id="DMNDiagram_revocation_decision")
     shape = etree.SubElement(

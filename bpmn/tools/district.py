@@ -65,6 +65,9 @@ def deadline_handling(
     remind_col: float,
     limit: str,
     below: float = 0,
+    row: float = 0,
+    via: list[tuple[float, str, float]] | None = None,
+    extend_row: float | None = None,
 ) -> str:
     """Reminder before a stage's deadline; at the deadline, municipal staff extend it or close the case."""
     stage, zh, en = STAGES[key]
@@ -110,13 +113,13 @@ def deadline_handling(
         f"Missed {en} deadline: extend it (recorded) or close the case.",
         "city",
         col,
-        0,
+        row,
         form="forms/overdue_decision.json",
         instructions=f"该区未在{zh}期限前完成。请决定：批准延期（填写新的期限和理由；新期限须早于下一阶段期限，"
         "延期记录在案），或以“逾期未完成”结束该区本周期的创建申报。",
     )
     gw = d.add(
-        "exclusiveGateway", f"Gw_{key}_overdue", "是否延期？", "Extend the deadline?", "city", col + 1, 0
+        "exclusiveGateway", f"Gw_{key}_overdue", "是否延期？", "Extend the deadline?", "city", col + 1, row
     )
     d.add(
         "serviceTask",
@@ -125,7 +128,7 @@ def deadline_handling(
         f"Record the extension of the {en} deadline (checked against the next deadline).",
         "city",
         col + 2,
-        0,
+        row if extend_row is None else extend_row,
         op="grant_extension",
         result="due",
         params={
@@ -150,7 +153,14 @@ def deadline_handling(
     d.flow(task, gw)
     d.flow(gw, f"Extend_{key}", "延期", "Extend.", condition='overdue_action == "extend"')
     d.flow(gw, f"Missed_{key}", "结束", "Close the case.", default=True)
-    d.flow(f"Extend_{key}", loop_to, "", "Back into the stage with the new deadline.", below=below)
+    d.flow(
+        f"Extend_{key}",
+        loop_to,
+        "",
+        "Back into the stage with the new deadline.",
+        below=below,
+        via=list(via) if via else None,
+    )
     return f"Missed_{key}"
 
 
@@ -290,12 +300,14 @@ def build() -> Diagram:
             "userTask",
             "Task_file",
             "以区人民政府名义提出申请",
-            "File the application in the name of the district people's government.",
+            "File the application in the name of the district people's government, with the district's "
+            "creation plan (targets, evaluation content, incentives).",
             "district",
             10,
             0,
             form="forms/application.json",
-            instructions="请以区人民政府名义提出创建申请：填写申请文号、日期，上传盖章的申请文件。须在申报期限前提交。",
+            instructions="请以区人民政府名义提出创建申请：填写申请文号、日期，上传盖章的申请文件，并附本区具体创建方案"
+            "（明确目标任务、细化评估内容、建立激励机制）。须在申报期限前提交。",
         )
         d.add("endEvent", "End_filed", "已提出申请", "Application filed.", "district", 11, 0)
         d.add("endEvent", "End_declined", "决定不申报", "The leadership declined.", "leader", 9, 1)

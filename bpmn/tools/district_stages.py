@@ -139,14 +139,22 @@ def build(d: Diagram, missed_apply: str) -> None:
         d.flow("Gw_assigned", "Task_assign", "", "Assign.", default=True)
         d.chain("Task_assign", "Note_assigned", "Task_audit", "Score_audit", "End_audit")
     d.flow("Gw_audit_loop", "Stage_audit")
+    # A missed audit deadline is decided by 市有关部门, who organise the audit (五(三)): the panel
+    # neither extends its own deadline nor closes the district's application.
     missed_audit = deadline_handling(
-        d, "audit", "Stage_audit", 27, "Gw_audit_loop", 0, 27, 'due["selection"]'
+        d,
+        "audit",
+        "Stage_audit",
+        28,
+        "Gw_audit_loop",
+        3,
+        27,
+        'due["selection"]',
+        row=3,
+        extend_row=0,
+        via=[(30, "city", 0.5), (17.5, "city", 0.5), (17.5, "city", 4)],
     )
-    d.nodes["Task_audit_overdue"].lane, d.nodes["Task_audit_overdue"].row = "audit", 1
-    d.nodes["Gw_audit_overdue"].lane, d.nodes["Gw_audit_overdue"].row = "audit", 1
-    d.nodes["Extend_audit"].lane, d.nodes["Extend_audit"].row = "audit", 1
-    d.nodes["Missed_audit"].lane, d.nodes["Missed_audit"].row, d.nodes["Missed_audit"].col = "audit", 0, 29
-    for name in ("Notify_audit_remind", "End_audit_reminded"):
+    for name in ("Notify_audit_remind", "End_audit_reminded"):  # the panel's reminder, under its stage
         d.nodes[name].lane, d.nodes[name].row = "audit", 2
     d.add(
         "scriptTask",
@@ -169,14 +177,14 @@ def build(d: Diagram, missed_apply: str) -> None:
     d.flow("Stage_audit", "Audited")
 
     # -- outcome -------------------------------------------------------------------------------
-    d.add("exclusiveGateway", "Gw_send", "", "Every outcome is reported.", "city", 30, 4)
+    d.add("exclusiveGateway", "Gw_send", "", "Every outcome is reported.", "city", 31, 4)
     d.add(
         "serviceTask",
         "Notify_result",
         "通知申报结果",
         "Tell the district its outcome (outbox).",
         "city",
-        31,
+        32,
         4,
         **notify(
             "result",
@@ -191,12 +199,12 @@ def build(d: Diagram, missed_apply: str) -> None:
         "报送申报结果",
         "Send the outcome to the cycle (message district_outcome).",
         "city",
-        32,
+        33,
         4,
         message="district_outcome",
         payload="outcome",
     )
-    d.add("endEvent", "End_done", "申报流程结束", "The district's application case ends.", "city", 33, 4)
+    d.add("endEvent", "End_done", "申报流程结束", "The district's application case ends.", "city", 34, 4)
     for source in ("Declined", missed_apply, missed_self, missed_audit, "Audited"):
         d.flow(source, "Gw_send")
     d.chain("Gw_send", "Notify_result", "Throw_outcome", "End_done")

@@ -13,7 +13,8 @@ LANES = [
     (
         "approver",
         "市级审批",
-        "Municipal approver: confirms (or changes, with reasons) the proposed decision.",
+        "Municipal approver (市有关部门审核批准): decides every verified case — rectification, revocation of "
+        "the title or closing without action — with its own document number and reasons.",
     ),
     (
         "district",
@@ -57,11 +58,13 @@ def build() -> Diagram:
     d = Diagram(
         "revocation",
         "撤销称号",
-        "Revocation: started by a report of a major safety accident, a monitoring or annual-review "
-        "finding (ineffective measures, backsliding), a fraud finding, or a satisfaction survey below "
-        "the threshold. Verification first; the decision table proposes dismiss / rectify within a "
-        "deadline / revoke, a municipal approver confirms; rectification is re-checked; the title "
-        "register is updated and the district told. A revoked title stays in the register.",
+        "第六条：经核实有发生重大安全责任事故，措施不力、工作退步、存在弄虚作假，或满意度不高情形之一的，参照"
+        "《全国婴幼儿照护服务示范城市创建活动管理办法》进行处理。通知未规定严重程度、整改期限或自动结果：核实在先，"
+        "每一个处理决定（限期整改、撤销称号、不予撤销）都由市级审批作出并有其文号和理由；整改逾期或复查不合格时提请"
+        "市级审批再次决定，系统从不自行撤销。Revocation (第六条): a report or finding about a named "
+        "district is verified first; every decision is a person's (市级审批), with its own document number "
+        "and reasons; a passed rectification deadline or a failed re-check goes back to that decision. "
+        "A revoked title stays in the register.",
         LANES,
     )
     d.message("revocation_requested", {"district": "district"})
@@ -78,14 +81,15 @@ def build() -> Diagram:
         "示范区管理",
         "Title management of the district (ends when the title is revoked).",
         "bottom",
-        cols=(18, 21),
+        cols=(22, 24),
     )
 
+    # -- verification (city) -------------------------------------------------------------------
     d.add(
         "startEvent",
         "Start_request",
         "收到核实线索",
-        "A report or finding about a named district (message revocation_requested).",
+        "第六条。A report or finding about a named district (message revocation_requested).",
         "city",
         0,
         0,
@@ -96,7 +100,7 @@ def build() -> Diagram:
         "serviceTask",
         "Check_request",
         "核对线索",
-        "The ground (one of the notice's three situations) and the source.",
+        "第六条(一)至(三)：事由须为通知所列情形之一。The ground (one of the notice's situations) and the source.",
         "city",
         1,
         0,
@@ -124,85 +128,153 @@ def build() -> Diagram:
         "userTask",
         "Task_verify",
         "核实情况",
-        "Verify (核实) the report or finding before any decision.",
+        "第六条“经核实”：任何处理决定之前先核实。Verify the report or finding before any decision.",
         "city",
         4,
         0,
         form="forms/verification.json",
         instructions="请对线索进行核实：是否发生重大安全责任事故，是否存在措施不力、工作退步、弄虚作假，托育机构和婴幼儿家庭"
-        "对政策环境和服务管理满意度是否不高。填写核实结论、严重程度和核实情况，上传核实材料。",
+        "对政策环境和服务管理满意度是否不高。填写核实结论和核实情况，上传核实材料。核实属实的，由市级审批作出处理决定。",
     )
     d.add("exclusiveGateway", "Gw_verified", "情况是否属实？", "Confirmed?", "city", 5, 0)
     d.add(
         "businessRuleTask",
         "Decide",
-        "判定处理方式",
-        "Decision table revocation_decision: ground × severity → "
-        "dismiss / rectify within a deadline / revoke.",
+        "列明处理依据",
+        "决策表 revocation_decision 只列明事由对应的通知条款和依据，不提出处理结果。The decision table "
+        "states the clause and basis of the ground; it proposes no outcome.",
         "city",
         6,
         0,
         decision="revocation_decision",
     )
     d.add(
-        "userTask",
-        "Task_confirm",
-        "审定处理决定",
-        "Confirm the proposed decision, or decide otherwise with reasons.",
-        "approver",
+        "scriptTask",
+        "Prepare",
+        "提请市级审批",
+        "The case goes to the approver with the verification.",
+        "city",
         7,
         0,
-        form="forms/decision_confirmation.json",
-        instructions="请审定处理决定。系统依据核实情况（事由与严重程度）提出了建议处理方式及依据；如作出不同决定，请在审定意见中"
-        "说明理由。决定限期整改的，整改期限自决定日期起按工作日计算。",
+        script='rectify_round = 0\ndecision_context = f"经核实属实：{verification_findings}"',
     )
-    d.add("exclusiveGateway", "Gw_decision", "处理决定", "The decision.", "approver", 8, 0)
+    d.add(
+        "serviceTask",
+        "Notify_dismissed",
+        "通知核实结果",
+        "Tell the district: the report was not confirmed (outbox).",
+        "city",
+        6,
+        1,
+        **notify("decision", "f\"{title['district_name']}核实处理结果\"", '"经核实，反映情况不属实。"'),
+    )
+    d.add("endEvent", "End_dismissed", "情况不属实", "The report was not confirmed.", "city", 7, 1)
     d.chain("Start_request", "Check_request", "Title", "Gw_title")
     d.flow("Gw_title", "Task_verify", "持有", "Holds the title.", condition='title["status"] != "none"')
     d.flow("Gw_title", "End_no_title", "未持有", "No title.", default=True)
     d.chain("Task_verify", "Gw_verified")
     d.flow("Gw_verified", "Decide", "属实", "Confirmed.", condition='verification_result == "confirmed"')
-    d.chain("Decide", "Task_confirm", "Gw_decision")
+    d.flow("Gw_verified", "Notify_dismissed", "不属实", "Unfounded.", default=True)
+    d.chain("Notify_dismissed", "End_dismissed")
+    d.chain("Decide", "Prepare")
 
-    # -- dismiss ---------------------------------------------------------------------------------
-    d.add("exclusiveGateway", "Gw_dismiss", "", "Not acted on.", "city", 10, 2)
+    # -- the decision (approver) -----------------------------------------------------------------
+    d.add(
+        "exclusiveGateway",
+        "Gw_decide",
+        "",
+        "A decision is due (again after rectification).",
+        "approver",
+        8,
+        0,
+    )
+    d.add(
+        "userTask",
+        "Task_confirm",
+        "作出处理决定",
+        "第六条：参照《全国婴幼儿照护服务示范城市创建活动管理办法》进行处理，由市级审批决定。The approver "
+        "decides: rectification by a deadline, revocation of the title, or closing without action.",
+        "approver",
+        9,
+        0,
+        form="forms/decision_confirmation.json",
+        instructions="请依据核实情况（或整改逾期、复查不合格情况，见“提请决定的情况”）和通知第六条，参照《全国婴幼儿照护服务"
+        "示范城市创建活动管理办法》作出处理决定：限期整改（填写整改期限）、撤销称号，或不予撤销。每一决定须填写本决定的"
+        "文号、日期和理由。系统列明事由和依据，不提出处理结果。",
+    )
+    d.add("exclusiveGateway", "Gw_decision", "处理决定", "The decision.", "approver", 10, 0)
+    d.chain("Prepare", "Gw_decide", "Task_confirm", "Gw_decision")
+
+    # -- no action (approver) --------------------------------------------------------------------
+    d.add(
+        "exclusiveGateway", "Gw_close", "正在整改？", "Is the title under rectification?", "approver", 11, 2
+    )
     d.add(
         "serviceTask",
-        "Notify_dismissed",
-        "通知核实结果",
-        "Tell the district: no action (outbox).",
-        "city",
-        11,
-        2,
-        **notify("decision", "f\"{title['district_name']}核实处理结果\"", 'f"经核实，不予撤销称号。"'),
+        "Reg_close",
+        "登记不予撤销",
+        "Register: the rectification ends, the title is kept (the approver's decision).",
+        "approver",
+        12,
+        3,
+        **register("restore", 'f"不予撤销：{decision_reasons}"', "decided_on", "decision_document_no"),
     )
-    d.add("endEvent", "End_dismissed", "不予撤销", "No action on the title.", "city", 12, 2)
-    d.flow("Gw_verified", "Gw_dismiss", "不属实", "Unfounded.", default=True)
-    d.flow("Gw_decision", "Gw_dismiss", "不予处理", "Dismiss.", default=True)
-    d.chain("Gw_dismiss", "Notify_dismissed", "End_dismissed")
+    d.add("exclusiveGateway", "Gw_closed", "", "Closed.", "approver", 13, 2)
+    d.add(
+        "serviceTask",
+        "Notify_closed",
+        "通知不予撤销",
+        "Tell the district: no action on the title (outbox).",
+        "approver",
+        14,
+        2,
+        **notify(
+            "decision",
+            "f\"{title['district_name']}核实处理结果\"",
+            'f"经审定，不予撤销称号（{decision_document_no}）：{decision_reasons}"',
+        ),
+    )
+    d.add("endEvent", "End_closed", "不予撤销", "Closed without action on the title.", "approver", 15, 2)
+    d.flow("Gw_decision", "Gw_close", "不予撤销", "No action.", condition='final_decision == "no_action"')
+    d.flow("Gw_close", "Reg_close", "整改中", "Under rectification.", condition="rectify_round > 0")
+    d.flow("Gw_close", "Gw_closed", "", "Not under rectification.", default=True)
+    d.chain("Reg_close", "Gw_closed", "Notify_closed", "End_closed")
 
-    # -- rectify ---------------------------------------------------------------------------------
+    # -- rectify (district, re-checked by the city) ------------------------------------------------
     d.add(
         "scriptTask",
         "Plan_rectify",
-        "确定整改期限",
-        "Rectification deadline: rectify_workdays working days from the decision.",
+        "限期整改",
+        "One more rectification round.",
         "district",
-        9,
+        11,
         0,
-        script="rectify_due = add_workdays(decided_on, rectify_workdays)\nrectify_round = 1",
+        script="rectify_round = rectify_round + 1",
+    )
+    d.add(
+        "serviceTask",
+        "Check_due",
+        "核对整改期限",
+        "The rectification deadline the approver set (整改期限由市级审批确定，通知未规定): after today and the "
+        "decision date.",
+        "district",
+        12,
+        0,
+        op="check_rectify_due",
+        result="rectify_due",
+        params={"due": "rectify_due", "decided_on": "decided_on"},
     )
     d.add(
         "serviceTask",
         "Reg_rectify",
         "登记限期整改",
-        "Register: the title is under rectification.",
+        "Register: the title is under rectification (this decision's document number).",
         "district",
-        10,
+        13,
         0,
         **register(
             "rectify",
-            "f\"{basis['ground_name']}：限期整改至 {rectify_due}\"",
+            "f\"{basis['ground_name']}：限期整改至 {rectify_due}。{decision_reasons}\"",
             "decided_on",
             "decision_document_no",
         ),
@@ -213,25 +285,26 @@ def build() -> Diagram:
         "通知限期整改",
         "Tell the district the deadline (outbox).",
         "district",
-        11,
+        14,
         0,
         **notify(
             "decision",
             "f\"{title['district_name']}限期整改通知\"",
-            "f\"事由：{basis['ground_name']}。请于 {rectify_due} 前完成整改并报送整改报告。\"",
+            "f\"事由：{basis['ground_name']}。请于 {rectify_due} 前完成整改并报送整改报告"
+            '（{decision_document_no}）。"',
         ),
     )
-    d.add("exclusiveGateway", "Gw_rect", "", "Rectify (again after an extension).", "district", 12, 0)
+    d.add("exclusiveGateway", "Gw_rect", "", "Rectify (again after an extension).", "district", 15, 0)
     d.add(
         "userTask",
         "Task_rectify",
         "整改并报送整改报告",
         "Rectify and report by the deadline.",
         "district",
-        13,
+        16,
         0,
         form="forms/rectification_report.json",
-        instructions="请按照处理决定限期整改，并在整改期限前报送整改情况和整改报告。逾期未报送的，将撤销称号。",
+        instructions="请按照处理决定限期整改，并在整改期限前报送整改情况和整改报告。逾期未报送的，提请市级审批作出处理决定。",
     )
     d.add(
         "userTask",
@@ -239,19 +312,20 @@ def build() -> Diagram:
         "整改复查",
         "Re-check the rectification.",
         "city",
-        14,
+        17,
         0,
         form="forms/rectification_recheck.json",
-        instructions="请对整改情况进行复查：整改合格的恢复称号状态；不合格的撤销称号；需继续整改的，设定新的整改期限。",
+        instructions="请对整改情况进行复查：整改合格的恢复称号状态；需继续整改的，设定新的整改期限；不合格的，提请市级审批作出"
+        "处理决定（复查不撤销称号）。",
     )
-    d.add("exclusiveGateway", "Gw_recheck", "复查结论", "Re-check result.", "city", 15, 0)
+    d.add("exclusiveGateway", "Gw_recheck", "复查结论", "Re-check result.", "city", 18, 0)
     d.add(
         "serviceTask",
         "Reg_restore",
         "恢复称号状态",
         "Register: rectified, the title is kept.",
         "city",
-        16,
+        19,
         0,
         **register("restore", 'f"整改合格：{recheck_findings}"', "rechecked_on", '""'),
     )
@@ -261,7 +335,7 @@ def build() -> Diagram:
         "通知整改合格",
         "Tell the district (outbox).",
         "city",
-        17,
+        20,
         0,
         **notify(
             "decision",
@@ -269,30 +343,31 @@ def build() -> Diagram:
             '"整改合格，保留“上海市婴幼儿照护服务示范区”称号。"',
         ),
     )
-    d.add("endEvent", "End_kept", "整改合格，保留称号", "Rectified: the title is kept.", "city", 18, 0)
+    d.add("endEvent", "End_kept", "整改合格，保留称号", "Rectified: the title is kept.", "city", 21, 0)
     d.add(
         "scriptTask",
         "Extend_rect",
         "继续整改",
         "Further rectification with a new deadline.",
         "city",
-        16,
+        19,
         1,
         script="rectify_due = new_rectify_due\nrectify_round = rectify_round + 1",
     )
     d.add(
         "scriptTask",
         "Failed_rect",
-        "整改不合格",
-        "The rectification failed.",
-        "approver",
-        16,
+        "复查不合格，提请决定",
+        "The re-check failed: the approver decides again (the re-check never revokes).",
+        "city",
+        19,
         2,
-        script='revoke_on = rechecked_on\nrevoke_reason = f"整改不合格：{recheck_findings}"',
+        script='decision_context = f"整改复查不合格：{recheck_findings}"',
     )
     d.flow("Gw_decision", "Plan_rectify", "限期整改", "Rectify.", condition='final_decision == "rectify"')
     d.chain(
         "Plan_rectify",
+        "Check_due",
         "Reg_rectify",
         "Notify_rectify",
         "Gw_rect",
@@ -311,6 +386,7 @@ def build() -> Diagram:
     d.flow("Gw_recheck", "Failed_rect", "不合格", "Failed.", default=True)
     d.chain("Reg_restore", "Notify_kept", "End_kept")
     d.flow("Extend_rect", "Gw_rect", "", "Rectify again.", below=20)
+    d.flow("Failed_rect", "Gw_decide", "", "Back to the approver.", below=30)
     d.boundary(
         "Timer_rect_remind",
         "整改截止前提醒",
@@ -326,7 +402,7 @@ def build() -> Diagram:
         "提醒整改截止",
         "Remind the district (outbox).",
         "district",
-        14,
+        17,
         1,
         **notify(
             "reminder",
@@ -335,12 +411,12 @@ def build() -> Diagram:
             '["区有关部门"]',
         ),
     )
-    d.add("endEvent", "End_rect_reminded", "已提醒", "Reminder sent.", "district", 15, 1)
+    d.add("endEvent", "End_rect_reminded", "已提醒", "Reminder sent.", "district", 18, 1)
     d.chain("Timer_rect_remind", "Notify_rect_remind", "End_rect_reminded")
     d.boundary(
         "Timer_rect_due",
         "整改期限届满",
-        "The rectification deadline passed (interrupting).",
+        "The rectification deadline passed (interrupting): the approver decides; nothing is revoked by time.",
         "Task_rectify",
         slot=0,
         timer='deadline_at(rectify_due, "17:00")',
@@ -348,34 +424,35 @@ def build() -> Diagram:
     d.add(
         "scriptTask",
         "Overdue_rect",
-        "逾期未整改",
-        "No rectification report by the deadline.",
+        "逾期未整改，提请决定",
+        "No rectification report by the deadline: the approver decides.",
         "district",
-        14,
+        17,
         2,
-        script='revoke_on = rectify_due\nrevoke_reason = f"逾期未报送整改报告（整改期限 {rectify_due}）"',
+        script='decision_context = f"逾期未报送整改报告（整改期限 {rectify_due}）"',
     )
     d.flow("Timer_rect_due", "Overdue_rect")
+    d.flow("Overdue_rect", "Gw_decide", "", "Back to the approver.", below=10)
 
-    # -- revoke ----------------------------------------------------------------------------------
+    # -- revoke (approver) -----------------------------------------------------------------------
     d.add(
         "scriptTask",
         "Revoke_direct",
         "撤销决定",
-        "The approver decided to revoke.",
+        "The approver decided to revoke: the reason and date of this decision.",
         "approver",
-        9,
-        0,
-        script="revoke_on = decided_on\nrevoke_reason = f\"{basis['ground_name']}：{verification_findings}\"",
+        11,
+        1,
+        script="revoke_on = decided_on\nrevoke_reason = f\"{basis['ground_name']}：{decision_reasons}\"",
     )
-    d.add("exclusiveGateway", "Gw_revoke", "", "Revoke.", "approver", 17, 1)
     d.add(
         "serviceTask",
         "Reg_revoke",
         "撤销称号",
-        "Register: the title is revoked (it stays in the register, with its history).",
+        "Register: the title is revoked under this decision's document number (it stays in the register, "
+        "with its history).",
         "approver",
-        18,
+        12,
         1,
         **register("revoke", "revoke_reason", "revoke_on", "decision_document_no"),
     )
@@ -385,7 +462,7 @@ def build() -> Diagram:
         "通知示范区管理",
         "End the title management (message title_revoked).",
         "approver",
-        19,
+        22,
         1,
         message="title_revoked",
         payload='{"title_id": title["title_id"], "district": district, "reason": revoke_reason, '
@@ -397,15 +474,17 @@ def build() -> Diagram:
         "通知撤销决定",
         "Tell the district (outbox).",
         "approver",
-        20,
+        23,
         1,
-        **notify("decision", "f\"{title['district_name']}称号撤销决定\"", 'f"撤销理由：{revoke_reason}。"'),
+        **notify(
+            "decision",
+            "f\"{title['district_name']}称号撤销决定\"",
+            'f"撤销理由：{revoke_reason}（{decision_document_no}）。"',
+        ),
     )
-    d.add("endEvent", "End_revoked", "称号已撤销", "The title is revoked.", "approver", 21, 1)
+    d.add("endEvent", "End_revoked", "称号已撤销", "The title is revoked.", "approver", 24, 1)
     d.flow("Gw_decision", "Revoke_direct", "撤销称号", "Revoke.", condition='final_decision == "revoke"')
-    for source in ("Revoke_direct", "Failed_rect", "Overdue_rect"):
-        d.flow(source, "Gw_revoke")
-    d.chain("Gw_revoke", "Reg_revoke", "Throw_revoked", "Notify_revoked", "End_revoked")
+    d.chain("Revoke_direct", "Reg_revoke", "Throw_revoked", "Notify_revoked", "End_revoked")
     d.message_flow(
         "MsgFlow_request",
         "核实线索",

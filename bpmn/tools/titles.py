@@ -52,7 +52,7 @@ def build() -> Diagram:
         "撤销称号",
         "Revocation cases (verification and decision).",
         "bottom",
-        cols=(10, 17),
+        cols=(11, 18),
     )
 
     d.add(
@@ -142,7 +142,8 @@ def build() -> Diagram:
             0,
             form="forms/annual_review.json",
             instructions="请审核示范区报送的年度工作情况，结合督查指导和动态监测，给出审核结论和托育机构、婴幼儿家庭满意度。"
-            "存在措施不力、工作退步、弄虚作假或满意度低于警戒线的，将提请核实处理。",
+            "存在措施不力、工作退步或弄虚作假的，将提请核实处理；满意度低于本周期设定的警戒线（本地设定）的，转市有关部门"
+            "研判是否提请核实。",
         )
         d.add("exclusiveGateway", "Gw_finding", "审核结论", "Any finding?", "city", 9, 0)
         d.add(
@@ -151,7 +152,7 @@ def build() -> Diagram:
             "确定核实事由",
             "The ground to verify.",
             "city",
-            10,
+            12,
             1,
             script="\n".join(
                 [
@@ -163,26 +164,26 @@ def build() -> Diagram:
                 ]
             ),
         )
-        d.add("exclusiveGateway", "Gw_refer", "", "Refer.", "city", 12, 1)
+        d.add("exclusiveGateway", "Gw_refer", "", "Refer.", "city", 13, 1)
         d.add(
             "intermediateThrowEvent",
             "Throw_refer",
             "提请核实处理",
             "Refer for verification: starts a revocation case (message revocation_requested).",
             "city",
-            13,
+            14,
             1,
             message="revocation_requested",
             payload="revocation_request",
         )
-        d.add("exclusiveGateway", "Gw_next", "", "Year done.", "city", 14, 0)
+        d.add("exclusiveGateway", "Gw_next", "", "Year done.", "city", 15, 0)
         d.add(
             "scriptTask",
             "Next",
             "进入下一年度",
             "The next report year.",
             "city",
-            15,
+            16,
             0,
             script="report_year = report_year + 1",
         )
@@ -196,14 +197,60 @@ def build() -> Diagram:
             "Task_review",
             "Gw_finding",
         )
+        d.add(
+            "userTask",
+            "Task_satisfaction",
+            "研判满意度情况",
+            "第六条(三)“满意度不高”：满意度低于本地设定的警戒线时，由市有关部门研判是否提请核实；数字本身不启动撤销。"
+            "A satisfaction figure below the local threshold: municipal staff decide whether to refer it for "
+            "verification; the figure alone starts nothing.",
+            "city",
+            10,
+            1,
+            form="forms/satisfaction_review.json",
+            instructions="年度审核的满意度低于本周期设定的警戒线（本地设定，通知未规定具体数值）。请结合督查指导、动态监测和"
+            "调查情况研判：是否属于通知第六条(三)“托育机构、婴幼儿家庭对政策环境和服务管理满意度不高”的情形。属于的，"
+            "提请核实处理；不属于的，说明理由，继续动态监测。",
+        )
+        d.add("exclusiveGateway", "Gw_satisfaction", "是否提请核实？", "Refer?", "city", 11, 1)
         d.flow(
             "Gw_finding",
             "Gw_next",
             "保持良好",
-            "Good, satisfaction above the threshold.",
+            "Good, satisfaction at or above the threshold.",
             condition='review_conclusion == "good" and satisfaction_rate >= management["satisfaction_threshold"]',
         )
-        d.flow("Gw_finding", "Ground", "存在问题", "A finding.", default=True)
+        d.flow(
+            "Gw_finding",
+            "Task_satisfaction",
+            "满意度低于警戒线",
+            "Good otherwise, satisfaction below the local threshold: a review, not a referral.",
+            condition='review_conclusion == "good"',
+        )
+        d.flow(
+            "Gw_finding",
+            "Ground",
+            "存在问题",
+            "A finding of backsliding or fraud.",
+            default=True,
+            via=[(9, "city", 0.55), (12, "city", 0.55)],
+        )
+        d.chain("Task_satisfaction", "Gw_satisfaction")
+        d.flow(
+            "Gw_satisfaction",
+            "Ground",
+            "提请核实",
+            "Refer: low satisfaction (六(三)).",
+            condition='satisfaction_action == "refer"',
+        )
+        d.flow(
+            "Gw_satisfaction",
+            "Gw_next",
+            "继续监测",
+            "No referral; monitoring goes on.",
+            default=True,
+            via=[(11, "city", 1.55), (15, "city", 1.55)],
+        )
         d.chain("Ground", "Gw_refer", "Throw_refer", "Gw_next", "Next")
         d.flow("Next", "Gw_year", "", "Next year.", below=150)
 
@@ -312,7 +359,7 @@ def build() -> Diagram:
         "停止管理（称号已撤销）",
         "Management ends: the title was revoked.",
         "city",
-        16,
+        17,
         4,
     )
     d.flow("Msg_revoked", "End_revoked")

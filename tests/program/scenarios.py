@@ -54,7 +54,6 @@ def small_cycle(p: Program) -> dict[str, int]:
         cycle,
         "Task_publish",
         {
-            "published_on": "2022-09-26",
             "notice_title": "关于示范区拟命名名单的公示",
             "notice_url": "https://www.shanghai.gov.cn/notice/2022-0926",
         },

@@ -172,7 +172,7 @@ def test_every_user_task_has_its_lane_a_form_and_instructions(parsed: Any) -> No
                 props = ts.extensions.get("properties", {})
                 assert props.get("form") in forms, (pid, ts.bpmn_id)
                 assert CJK.search(ts.extensions.get("instructionsForEndUser") or ""), (pid, ts.bpmn_id)
-    assert seen == 24
+    assert seen == 25
 
 
 def test_the_roles_are_the_lanes(parsed: Any) -> None:
@@ -203,19 +203,38 @@ def test_forms_are_labelled_json_schemas(path: Path) -> None:
         assert CJK.search(prop.get("title", "")) and prop.get("x-title-en"), (path.name, name)
 
 
-def test_the_decision_table_answers_every_ground_and_severity() -> None:
+def test_the_decision_table_states_the_basis_of_every_ground_and_proposes_no_outcome() -> None:
+    """第六条 gives no severity scale and no outcome: one rule per ground, keyed by the ground alone,
+    each naming its clause; no rule proposes dismissing, rectifying or revoking, and the one number a
+    rule gives is labelled a local setting (本地设定)."""
     root = doc(BPMN_DIR / "revocation_decision.dmn")
     dmn = {
         "dmn": "https://www.omg.org/spec/DMN/20191111/MODEL/",
         "dmndi": "https://www.omg.org/spec/DMN/20191111/DMNDI/",
     }
     assert root.find(".//dmndi:DMNShape[@dmnElementRef='revocation_decision']", dmn) is not None
-    cells = [
-        tuple(json.loads(e.findtext("dmn:text", namespaces=dmn)) for e in rule.findall("dmn:inputEntry", dmn))
-        for rule in root.iterfind(".//dmn:rule", dmn)
-    ]
-    grounds = ("safety_accident", "backsliding", "fraud", "low_satisfaction")
-    assert sorted(cells) == sorted((g, s) for g in grounds for s in ("minor", "serious", "major"))
+    outputs = [o.get("name") for o in root.iterfind(".//dmn:output", dmn)]
+    assert outputs == ["clause", "decision_basis", "recommendation", "reminder_workdays"]
+    assert "本地设定" in root.find(".//dmn:output[@name='reminder_workdays']", dmn).get("label")
+    rules = {}
+    for rule in root.iterfind(".//dmn:rule", dmn):
+        [ground] = [
+            json.loads(e.findtext("dmn:text", namespaces=dmn)) for e in rule.findall("dmn:inputEntry", dmn)
+        ]
+        values = [e.findtext("dmn:text", namespaces=dmn) for e in rule.findall("dmn:outputEntry", dmn)]
+        rules[ground] = dict(zip(outputs, values, strict=True))
+        assert "本地设定" in rule.findtext("dmn:description", namespaces=dmn)
+    assert sorted(rules) == sorted(("safety_accident", "backsliding", "fraud", "low_satisfaction"))
+    assert {g: json.loads(r["clause"]) for g, r in rules.items()} == {
+        "safety_accident": "六(一)",
+        "backsliding": "六(二)",
+        "fraud": "六(二)",
+        "low_satisfaction": "六(三)",
+    }
+    for r in rules.values():
+        proposal = json.loads(r["recommendation"])
+        assert "市级审批决定" in proposal
+        assert all(word not in proposal for word in ("dismiss", "不予处理", "建议撤销", "建议整改"))
 
 
 def test_a_stage_moved_into_a_lane_keeps_the_roles_of_its_tasks() -> None:

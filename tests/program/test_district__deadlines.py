@@ -9,7 +9,16 @@ from datetime import datetime
 import pytest
 from sqlalchemy import select
 
-from web.demo_data import DISTRICTS, application, cycle_data, indicators, intention, leadership
+from web.demo_data import (
+    DISTRICTS,
+    application,
+    assignment,
+    cycle_data,
+    indicators,
+    intention,
+    leadership,
+    self_assessment,
+)
 from web.demo_driver import Program
 from workflow.clock import SHANGHAI
 from workflow.errors import DeadlinePastCalendar, InvalidData, PermissionDenied
@@ -131,3 +140,36 @@ def test_a_cycle_with_deadlines_in_a_year_the_calendar_does_not_know_is_refused_
     with pytest.raises(DeadlinePastCalendar, match="does not know the year 2027.*shanyu calendar import"):
         p.start("creation_cycle", cycle_data(DISTRICTS[:2], cycle_id="2026-2027", deadlines=later))
     assert p.cases("creation_cycle") == {}
+
+
+def test_a_missed_audit_deadline_is_decided_by_municipal_staff_not_the_audit_panel(program: Program) -> None:
+    """五(三): 市有关部门 organise the audit, so they decide on a missed audit deadline; the panel
+    neither extends its own deadline nor closes the district's application."""
+    p = program
+    cycle = p.start("creation_cycle", cycle_data(DISTRICTS[:1]))
+    p.do(cycle, "Task_indicators", indicators())
+    huangpu = p.cases("district_application")["310101"]
+    p.at("2021-12-20T10:00:00")
+    p.do(huangpu, "Task_intention", intention("310101"))
+    p.do(huangpu, "Task_leadership", leadership("approve"))
+    p.do(huangpu, "Task_file", application("310101"))
+    p.do(huangpu, "Task_self", self_assessment(90, 3_000))
+    p.do(huangpu, "Task_assign", assignment("2022-06-20"))
+    p.at("2022-08-01T09:00:00")  # the audit deadline passed on 2022-07-31 at 17:00
+    assert p.tasks(huangpu, "Task_audit") == []
+    overdue = p.task(huangpu, "Task_audit_overdue")
+    assert (overdue.role, overdue.district) == ("市有关部门", "310101")
+    with pytest.raises(PermissionDenied, match="belongs to role '市有关部门'"):
+        p.claim(overdue, p.actor("audit"))
+    p.do(
+        huangpu,
+        "Task_audit_overdue",
+        {
+            "overdue_action": "extend",
+            "new_deadline": "2022-08-12",
+            "overdue_reason": "专家组成员调整，延期两周。",
+        },
+    )
+    audit_task = p.task(huangpu, "Task_audit")  # assigned already: back to the panel's audit
+    assert (audit_task.role, audit_task.due_at) == ("审核专家组", shanghai("2022-08-12T17:00:00"))
+    p.check_history()

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from handlers.cycle_data import CycleData, validate_cycle
-from handlers.notices import ObjectionRequest, record_objection
+from handlers.notices import NoticeRequest, ObjectionRequest, publish_notice, record_objection
 from handlers.program import (
     ExtensionRequest,
     QuotaRequest,
@@ -229,6 +229,27 @@ def test_cycle_data_problems_are_all_reported() -> None:
     problems = err.value.details["errors"]
     assert len(problems) == 6
     assert any("self_assessment (2022-05-31) must come before audit (2022-05-01)" in p for p in problems)
+
+
+def test_a_notice_of_fewer_than_five_working_days_is_refused_even_by_an_older_cycle() -> None:
+    """Cycle data checked by an earlier form (1–60 working days) still cannot publish a shorter notice."""
+    with pytest.raises(InvalidData, match="不少于5个工作日.*gives 4"):
+        publish_notice(
+            NoticeRequest("2021-2022", "公示", "https://x.cn/n", 4, {}), context("2022-09-26T10:00:00+08:00")
+        )
+    # a case pinned to a diagram that still asks for the date: only today's date is accepted
+    with pytest.raises(InvalidData, match="公示发布日期须为发布当日 2022-09-26"):
+        publish_notice(
+            NoticeRequest("2021-2022", "公示", "https://x.cn/n", 5, {}, "2022-09-01", "2022-09-07"),
+            context("2022-09-26T10:00:00+08:00"),
+        )
+    problems = []
+    for workdays in (3, 5, 7):
+        try:
+            validate_cycle(cycle(notice_workdays=workdays))
+        except InvalidData as exc:
+            problems.append((workdays, exc.details["errors"]))
+    assert [w for w, _p in problems] == [3] and "五(四)" in problems[0][1][0]
 
 
 def test_an_upheld_objection_must_name_a_candidate() -> None:

@@ -1,7 +1,8 @@
 """Title management of named districts: the report window opens every year on its own timer, the
 district is reminded and reports, municipal staff review; a missed report escalates (outbox and a
 municipal task) and is either urged with a new due date or referred for verification; a finding of
-backsliding or low satisfaction starts a revocation case."""
+backsliding starts a revocation case, while a satisfaction figure below the local threshold only
+opens a review task in which municipal staff decide whether to refer it."""
 
 from __future__ import annotations
 
@@ -52,9 +53,19 @@ def test_yearly_reports_a_missed_report_escalates_and_findings_start_revocation(
         shanghai("2023-03-31T17:00:00"),
     )
     annual_reports(p, managed, {"310101": 3_300, "310105": 3_250, "310106": 4_600}, at="2023-02-10T10:00:00")
-    # 长宁's satisfaction is below the threshold of 80
+    # 长宁's satisfaction is below the threshold of 80 (a local setting): a review task for municipal
+    # staff, and nothing else — no revocation case, no register change
     annual_reviews(p, managed, {"310101": ("good", 93), "310106": ("good", 88), "310105": ("good", 72)})
-    assert p.cases("revocation") == {"310105": p.cases("revocation")["310105"]}
+    assert p.cases("revocation") == {}
+    review = p.task(managed["310105"], "Task_satisfaction")
+    assert (review.role, review.district) == ("市有关部门", "310105")
+    assert [t.bpmn_id for t in p.tasks() if t.district == "310105"] == ["Task_satisfaction"]
+    p.do(
+        managed["310105"],
+        "Task_satisfaction",
+        {"satisfaction_action": "refer", "satisfaction_opinion": "满意度明显不高，提请核实。"},
+    )
+    assert list(p.cases("revocation")) == ["310105"]
 
     p.at("2023-04-03T09:00:00")  # reminder on 03-24, the report fell due on 03-31 at 17:00
     assert outbox(p, "reminder", "310104") == ["徐汇区年度工作情况报送提醒"]
@@ -86,7 +97,12 @@ def test_yearly_reports_a_missed_report_escalates_and_findings_start_revocation(
     late = p.task(huangpu, "Task_report")
     assert late.due_at == shanghai("2024-04-15T17:00:00")
     annual_reports(p, managed, {"310101": 3_400}, at="2024-04-10T10:00:00")
-    annual_reviews(p, managed, {"310101": ("good", 90)})
+    annual_reviews(p, managed, {"310101": ("good", 76)})  # below the threshold: reviewed, not referred
+    p.do(
+        huangpu,
+        "Task_satisfaction",
+        {"satisfaction_action": "monitor", "satisfaction_opinion": "调查样本较小，继续动态监测。"},
+    )
     assert outbox(p, "escalation", "310101") == ["黄浦区逾期未报送年度工作情况"]
     assert sorted(c for c in p.cases("revocation") if c) == ["310104", "310105"]
     assert all(p.status(iid) == "running" for iid in managed.values())

@@ -664,7 +664,7 @@ def random_cycle(rnd: random.Random, codes: Sequence[str]) -> dict[str, Any]:
         [d for d in DISTRICTS if d[0] in codes],
         cycle_id=draw.pattern(CYCLE_ID, 1, 41),
         quotas=quotas,
-        notice_workdays=rnd.randint(1, 10),
+        notice_workdays=rnd.randint(5, 10),
         reminder_workdays=rnd.randint(1, 10),
     )
     errors = [e.message for e in validator("forms/cycle_start.json").iter_errors(data)]
@@ -706,7 +706,7 @@ def name_districts(p: Program, rnd: random.Random) -> list[str]:
         p.at("2022-09-20T10:00:00")
         p.do(cycle, "Task_select", selection(codes, []))
         p.at("2022-09-26T10:00:00")
-        p.do(cycle, "Task_publish", {"published_on": "2022-09-26", "notice_title": "关于示范区拟命名名单的公示",
+        p.do(cycle, "Task_publish", {"notice_title": "关于示范区拟命名名单的公示",
                                      "notice_url": "https://www.shanghai.gov.cn/notice/2022-0926"})
         p.at("2022-10-12T10:00:00")
         p.do(cycle, "Task_report", {"report_document_no": "沪教委托幼〔2022〕21号", "reported_on": "2022-10-12",

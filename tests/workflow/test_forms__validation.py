@@ -67,3 +67,28 @@ def test_completing_validates_against_the_pinned_form(db: Database, engine: Engi
                         actor=hp, now=clock.now())
     with db.read() as s:
         assert list_events(s, iid)[-1].payload["data"]["places_per_1000"] == 4.6
+
+
+def test_defaults_fill_what_the_data_leaves_out_at_every_level_and_nothing_else() -> None:
+    from workflow.forms import with_defaults
+
+    schema = {
+        "type": "object",
+        "properties": {
+            "days": {"type": "integer", "default": 5},
+            "settings": {
+                "type": "object",
+                "default": {},
+                "properties": {"opens": {"type": "string", "default": "01-04"}, "due": {"type": "string"}},
+            },
+            "name": {"type": "string"},
+        },
+    }
+    given = {"name": "x"}
+    assert with_defaults(schema, given) == {"name": "x", "days": 5, "settings": {"opens": "01-04"}}
+    assert given == {"name": "x"}  # the caller's data is left as it was
+    kept = {"days": 7, "settings": {"opens": "02-01", "due": "03-31"}}
+    assert with_defaults(schema, kept) == kept
+    filled = with_defaults(schema, {})
+    filled["settings"]["opens"] = "changed"
+    assert with_defaults(schema, {})["settings"] == {"opens": "01-04"}  # defaults are copied, not shared

@@ -1,0 +1,75 @@
+"""The clause of the notice each element carries out, written at the head of its documentation as
+``【五(三)】`` (several: ``【五(一)；四(二)】``); an element this table does not list is marked
+``【本地做法】`` (local practice: the notice does not ask for it). ``shanyu clauses`` reads the marks
+back from the diagrams."""
+
+from __future__ import annotations
+
+LOCAL = "本地做法"
+
+_CYCLE = {
+    "二": "Start_cycle Validate Quota",
+    "五(二)；三": "Task_indicators",
+    "五(一)": "Invite Start_invite Prepare Throw_invite Receive_outcome End_invite",
+    "五(四)": (
+        "Rank Check Task_publish Publish Notice_period Notice Start_notice Gw_notice Receive_objection "
+        "Fork_objection Task_objection Record_objection End_objection Timer_notice_end End_notice "
+        "Close_notice Task_report"
+    ),
+    "五(四)；二": "Task_select",
+    "五(五)": (
+        "Split Task_name Named Register_sh Gw_national Task_national Msg_national From_state Gw_national_in "
+        "Register_cn No_national Gw_national_out Join"
+    ),
+    "五(五)；六": "Start_management Start_named Throw_named End_named",
+    "四(四)": "Task_commend Notify_titled End_cycle",
+}
+_DISTRICT = {
+    "五(一)": (
+        "Start_invited Init Gw_apply_loop Stage_apply Start_apply Resume_apply Gw_approved Task_intention "
+        "Task_leadership Gw_leadership Note_approved End_filed End_declined Gw_applied Declined "
+        "Timer_apply_deadline"
+    ),
+    "五(一)；四(二)": "Task_file",
+    "五(二)": "Gw_self_loop Stage_self Start_self End_self Timer_self_deadline",
+    "五(二)；三": "Task_self",
+    "五(二)；一": "Score_self",
+    "五(三)": (
+        "Gw_audit_loop Stage_audit Start_audit Resume_audit Gw_assigned Task_assign Note_assigned End_audit Audited "
+        "Timer_audit_deadline"
+    ),
+    "五(三)；三": "Task_audit",
+    "五(三)；一": "Score_audit",
+    "五(四)": "Gw_send Throw_outcome End_done",
+}
+_TITLES = {
+    "六": (
+        "Start_named Init Annual Start_annual Gw_year Plan Timer_open Gw_report Task_report Task_review "
+        "Gw_finding Gw_next Next Timer_report_due Task_missed Gw_missed Urge Msg_revoked End_revoked"
+    ),
+    "六(二)": "Missed_ground",
+    "六(一)；六(二)；六(三)": "Ground Gw_refer Throw_refer",
+    "六(三)": "Task_satisfaction Gw_satisfaction",
+}
+_REVOCATION = {
+    "六": (
+        "Start_request Title Gw_title End_no_title Task_verify Gw_verified Notify_dismissed End_dismissed "
+        "Gw_decide Task_confirm Gw_decision Revoke_direct Reg_revoke Throw_revoked Notify_revoked End_revoked "
+        "Gw_close Reg_close Gw_closed Notify_closed End_closed Plan_rectify Reg_rectify Notify_rectify"
+    ),
+    "六(一)；六(二)；六(三)": "Check_request Decide Prepare",
+}
+CLAUSES: dict[str, dict[str, str]] = {
+    process: {element: clause for clause, ids in table.items() for element in ids.split()}
+    for process, table in (
+        ("creation_cycle", _CYCLE),
+        ("district_application", _DISTRICT),
+        ("title_management", _TITLES),
+        ("revocation", _REVOCATION),
+    )
+}
+
+
+def mark(process: str, element: str) -> str:
+    """The clause mark an element's documentation starts with."""
+    return f"【{CLAUSES.get(process, {}).get(element, LOCAL)}】"
