@@ -23,6 +23,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
+from web.clauses import split_mark
 from web.inbox import diagram_of
 from workflow import anchors, integrity
 from workflow.clock import SHANGHAI, iso
@@ -157,10 +158,13 @@ def case(instance_id: int) -> str:
         checks = verification(s, instance_id)
         spec, subprocess_specs = current_app.extensions["shanyu"]["engine"].cases.specs_for(
             s, instance.process_version_id)
-    names = {bpmn_id: str(getattr(ts, "bpmn_name", None) or bpmn_id)
-             for candidate in (spec, *subprocess_specs.values()) for bpmn_id, ts in candidate.task_specs.items()}
+    names, marks = {}, {}
+    for candidate in (spec, *subprocess_specs.values()):
+        for bpmn_id, ts in candidate.task_specs.items():
+            names[bpmn_id] = str(getattr(ts, "bpmn_name", None) or bpmn_id)
+            marks[bpmn_id] = split_mark(getattr(ts, "documentation", None))[0]
     return render_template("audit_case.html", instance=instance, version=version, events=events, checks=checks,
-                           event_types=EVENT_TYPES, shanghai_of=_shanghai_text, names=names)
+                           event_types=EVENT_TYPES, shanghai_of=_shanghai_text, names=names, marks=marks)
 
 
 def _shanghai_text(at: str) -> str:

@@ -217,3 +217,15 @@ def cmd_clauses(ctx: Context) -> None:
     ctx.out(result.to_dict(), lambda: report(result))
     if not result.ok:
         raise SystemExit(1)
+
+
+def split_mark(documentation: str | None) -> tuple[list[tuple[str, str]], str]:
+    """A diagram element's documentation as the pages show it: the clauses its mark names, each
+    with the clause's title (``本地做法`` for local practice), and the rest of the text."""
+    text = documentation or ""
+    found = MARK.match(text)
+    if not found:
+        return [], text.strip()
+    titles = {c.id: c.title for c in NOTICE}
+    marks = [part.strip() for part in re.split(r"[；;、,，]", found.group(1)) if part.strip()]
+    return [(m, titles.get(m, "本地做法" if m == LOCAL else "")) for m in marks], text[found.end():].strip()

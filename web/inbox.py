@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from web import formview
+from web.clauses import split_mark
 from workflow import forms, materials
 from workflow.calendar_store import load_calendar
 from workflow.clock import SHANGHAI
@@ -179,8 +180,9 @@ def _page(task_id: int, *, values: dict[str, Any] | None = None, errors: dict[st
     holder = task.claimed_by == actor.name and task.state == "ready"
     may_claim = (task.state == "ready" and task.claimed_by is None and actor.may_work_on(task.role, task.district)
                  and AUDITOR not in actor.roles)
+    clauses, instructions = split_mark(instructions)
     return render_template(
-        "task.html", task=task, instance=instance, version=version, data=data, schema=schema, fields=fields,
+        "task.html", clauses=clauses, task=task, instance=instance, version=version, data=data, schema=schema, fields=fields,
         values=field_values, files=files, max_mb=materials.max_bytes() // (1024 * 1024), errors=errors or {}, general=general or [], draft=draft, due=due,
         instructions=instructions, holder=holder, may_claim=may_claim, candidates=candidates,
         may_release=task.state == "ready" and task.claimed_by is not None

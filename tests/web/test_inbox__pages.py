@@ -404,3 +404,12 @@ def test_a_material_of_another_case_is_refused_at_completion(app: Flask) -> None
                                           "f.self_report": foreign, "f.self_materials": foreign})
     assert answer.status_code == 422 and event_count(db) == before
     assert "未找到该材料" in text_of(answer)  # the page lists it as no material this user may see
+
+
+def test_the_task_page_names_the_clause_of_the_notice_it_carries_out(app: Flask) -> None:
+    task = task_of(db_of(app), INTENTION, JINGAN)
+    page = text_of(browser(app, "jingan-dept").get(f"/tasks/{task}"))
+    clauses = re.findall(r'<span class="clause" title="([^"]*)">\s*([^<]*?)\s*</span>', page)
+    assert clauses and all(text.strip() for _title, text in clauses)
+    assert any("五(一)" in text for _title, text in clauses)  # 拟定创建意向 is part of the application stage
+    assert "【" not in page.split('class="card instructions"')[1].split("</section>")[0]
