@@ -150,3 +150,10 @@ class StateDiverged(ShanyuError):
 
     code = "state_diverged"
     http_status = 500
+
+
+class NoticeClosed(ShanyuError):
+    """An objection to a public notice that is no longer (or not yet) open."""
+
+    code = "notice_closed"
+    http_status = 409
