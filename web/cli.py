@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from web import cli_timers, demo
+from web import cli_notify, cli_timers, demo
 from workflow import history, migrate
 from workflow.clock import SHANGHAI, SystemClock
 from workflow.engine import Engine, TaskView
@@ -245,7 +245,7 @@ def cmd_user_add(ctx: Context) -> None:
     with ctx.db.write() as session:
         check_user(session, ctx.args.role, ctx.args.district)
         actor = add_user(session, ctx.args.name, ctx.args.role, district=ctx.args.district, password=password,
-                         now=ctx.clock.now())
+                         email=ctx.args.email, now=ctx.clock.now())
     ctx.out({"name": actor.name, "roles": sorted(actor.roles), "district": actor.district},
             f"User {actor.name}: roles {', '.join(sorted(actor.roles))}"
             + (f", district {actor.district}" if actor.district else ""))
@@ -331,6 +331,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="role (repeatable): a lane name of a deployed process, 流程管理员, admin or auditor")
     p.add_argument("--district", help="district code for district staff (one of Shanghai's 16, e.g. 310101)")
     p.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    p.add_argument("--email", help="where notifications are e-mailed ('' removes it)")
     p.set_defaults(fn=cmd_user_add)
     lane = sub.add_parser("lane", help="map lanes to roles").add_subparsers(dest="lane_command", required=True)
     p = lane.add_parser("map", parents=[common], help="let ROLE claim the tasks of LANE")
@@ -343,6 +344,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-scheduler", action="store_true", help="do not fire timers in this process")
     p.set_defaults(fn=cmd_serve, needs_schema=False)
     cli_timers.register(sub, common)
+    cli_notify.register(sub, common)
     demo.register(sub, common)
     return parser
 

@@ -25,6 +25,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from web.cli_notify import delivery_jobs, settings_from
 from workflow import calendar_store
 from workflow.calendar_io import load_overrides
 from workflow.clock import SHANGHAI
@@ -157,6 +158,7 @@ def cmd_scheduler(ctx: Context) -> None:
         clock=ctx.clock,
         poll_interval=ctx.args.poll_interval,
         standby_interval=ctx.args.standby_interval,
+        jobs=delivery_jobs(settings_from(), ctx.db),
     )
     try:
         scheduler.start()
@@ -181,7 +183,8 @@ def scheduler_for(ctx: Context, app: Flask) -> Iterator[Scheduler | None]:
         return
     _log_to_stderr()
     ext = app.extensions["shanyu"]
-    scheduler = Scheduler(ext["db"], ext["engine"], clock=ext["clock"])
+    settings = settings_from(app.config, prefix="")
+    scheduler = Scheduler(ext["db"], ext["engine"], clock=ext["clock"], jobs=delivery_jobs(settings, ext["db"]))
     ext["scheduler"] = scheduler
     scheduler.start()
     try:
