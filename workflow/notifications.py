@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, and_, exists, func, literal, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from .errors import NotFound
 from .registers import NotificationRead, Outbox
@@ -54,7 +54,8 @@ def _user_id(session: Session, actor: Actor) -> int:
 
 
 def _read_by(user_id: int) -> ColumnElement[bool]:
-    return exists().where(NotificationRead.outbox_id == Outbox.id, NotificationRead.user_id == user_id)
+    mark = aliased(NotificationRead)  # an alias: inside INSERT INTO notification_read it must not correlate
+    return exists().where(mark.outbox_id == Outbox.id, mark.user_id == user_id)
 
 
 def unread_count(session: Session, actor: Actor) -> int:
