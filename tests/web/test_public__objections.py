@@ -245,3 +245,15 @@ def test_an_objection_without_the_csrf_token_changes_nothing(lite: Flask) -> Non
     answer = b.post(f"/notices/{notice_id(lite)}", GOOD, token=False)
     assert answer.status_code == 400 and "页面已过期" in text(answer)
     assert submissions(lite) == 0 and objection_tasks(lite) == []
+
+
+def test_the_public_pages_switch_to_english(lite: Flask) -> None:
+    b = browser(lite)
+    b.get("/lang/en")
+    page = text(b.get("/notices"))
+    assert "2022-09-29 to 2022-10-10, 5 working days" in page and "2022-10-10 17:00 (Beijing time)" in page
+    assert "Xuhui" in page
+    form = text(b.get(f"/notices/{notice_id(lite)}"))
+    assert "Submit the objection" in form
+    refused = b.post(f"/notices/{notice_id(lite)}", {**GOOD, "contact": "?"})
+    assert "Give a mobile or telephone number" in text(refused)
