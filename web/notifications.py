@@ -9,6 +9,7 @@ from typing import Any
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
 
 from workflow import notifications
@@ -26,11 +27,11 @@ def unread() -> dict[str, Any]:
     """``unread_notifications`` for the header of every page (0 when signed out)."""
     if not current_user.is_authenticated:
         return {"unread_notifications": 0}
-    with _db().read() as session:
-        try:
+    try:
+        with _db().read() as session:
             return {"unread_notifications": notifications.unread_count(session, current_user.actor)}
-        except NotFound:
-            return {"unread_notifications": 0}
+    except (NotFound, SQLAlchemyError):  # an error page must render even when the count cannot be had
+        return {"unread_notifications": 0}
 
 
 @bp.get("/notifications")
