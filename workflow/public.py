@@ -101,6 +101,7 @@ class NoticeInfo:
     closes_at: datetime
     open: bool
     removed: list[dict[str, Any]]
+    upcoming: bool = False  # its publication day has not come
 
     @property
     def id(self) -> int:
@@ -180,7 +181,8 @@ def _info(session: Session, notice: Notice, now: datetime) -> NoticeInfo:
                     seen.add(code)
                     removed.append(c)
     view.pop("objections", None)  # the objectors' names and contacts are not for the public page
-    return NoticeInfo(view, closes_at(session, notice), is_open(session, notice, now), removed)
+    upcoming = now.astimezone(SHANGHAI).date() < notice.published_on
+    return NoticeInfo(view, closes_at(session, notice), is_open(session, notice, now), removed, upcoming)
 
 
 def public_notices(session: Session, now: datetime) -> list[NoticeInfo]:
@@ -222,6 +224,9 @@ def file_objection(session: Session, engine: Engine, notice_id: int, sub: Submis
     notice = session.get(Notice, notice_id)
     if notice is None:
         raise NotFound(f"There is no public notice {notice_id}.")
+    if now.astimezone(SHANGHAI).date() < notice.published_on:
+        raise NoticeClosed(f"The notice '{notice.title}' is published on {notice.published_on}; objections are "
+                           "taken from then on. Nothing was saved.", upcoming=True)
     if not is_open(session, notice, now):
         raise NoticeClosed(f"The notice '{notice.title}' is not open for objections (it closed at "
                            f"{closes_at(session, notice).astimezone(SHANGHAI):%Y-%m-%d %H:%M} Beijing time). "

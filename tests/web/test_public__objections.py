@@ -171,7 +171,9 @@ def test_an_objection_before_the_publication_day_is_refused(lite: Flask) -> None
     early = browser(lite)
     early.get(f"/notices/{notice_id(lite)}")
     set_time(lite, "2022-09-28T10:00:00+08:00")  # the row exists (played at 09-29), the day has not come
-    assert early.post(f"/notices/{notice_id(lite)}", GOOD).status_code == 409
+    refused = early.post(f"/notices/{notice_id(lite)}", GOOD)
+    assert refused.status_code == 409 and "公示尚未开始" in text(refused)
+    assert "尚未开始" in text(browser(lite).get("/notices"))
     assert submissions(lite) == 0
 
 
