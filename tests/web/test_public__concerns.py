@@ -83,6 +83,7 @@ def check_a_report_starts_a_verification_for_city(app: Flask) -> None:
     assert verify.id in task_ids(text(city.get("/")))
     page = text(city.get(f"/tasks/{verify.id}"))
     assert "某托育机构发生婴幼儿受伤事故" in page and found.group(1) in page and "li@example.com" in page
+    assert "发生重大安全责任事故" in page
     assert browser(app, "xuhui-dept").get(f"/tasks/{verify.id}").status_code == 404
 
 
