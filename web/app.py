@@ -46,6 +46,15 @@ DEFAULTS: dict[str, Any] = {
     "LOGIN_LIMIT_ACCOUNT": "10 per 15 minutes",
     "LOGIN_LIMIT_ADDRESS": "30 per 15 minutes",
     "RATELIMIT_STORAGE_URI": "memory://",
+    # the public pages' objections and reports (本地设定 local settings; the notice sets none): posts
+    # allowed per address (both forms together) and the lengths of what may be typed
+    "PUBLIC_SUBMIT_LIMIT": "5 per hour",
+    "PUBLIC_NAME_MAX": 50,
+    "PUBLIC_CONTACT_MAX": 100,
+    "PUBLIC_CONTENT_MIN": 10,
+    "PUBLIC_CONTENT_MAX": 2000,
+    # e-mail delivery of notifications (workflow.delivery): off unless SMTP_HOST is set
+    "SMTP_HOST": "",
     "BABEL_DEFAULT_LOCALE": "zh",
     "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
 }
@@ -106,12 +115,14 @@ def create_app(config: dict[str, Any] | None = None, *, clock: Clock | None = No
     login_manager.init_app(app)
     Babel(app, locale_selector=select_locale)
 
-    from web import admin, audit, auth, inbox
+    from web import admin, audit, auth, inbox, notifications, public
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(inbox.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(audit.bp)
+    app.register_blueprint(public.bp)
+    app.register_blueprint(notifications.bp)
 
     app.jinja_env.filters["shanghai"] = shanghai
     app.jinja_env.filters["district"] = lambda code: district_name(code, select_locale()) if code else ""

@@ -210,6 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="role (repeatable): a lane name of a deployed process, 流程管理员, admin or auditor")
     p.add_argument("--district", help="district code for district staff (one of Shanghai's 16, e.g. 310101)")
     p.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    p.add_argument("--email", help="where notifications are e-mailed ('' removes it)")
     lane = sub.add_parser("lane", help="map lanes to roles").add_subparsers(dest="lane_command", required=True)
     p = _command(lane.add_parser("map", parents=[common], help="let ROLE claim the tasks of LANE"),
                  cases + "cmd_lane_map")
@@ -221,6 +222,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=5000)
     p.add_argument("--no-scheduler", action="store_true", help="do not fire timers in this process")
     _register_timers(sub, common)
+    notify = sub.add_parser("notify", help="notifications").add_subparsers(dest="notify_command", required=True)
+    _command(notify.add_parser("send", parents=[common], help="e-mail the notifications that are due (exit 1 on a "
+                               "failure)"), "web.cli_notify:cmd_notify_send")
     _command(sub.add_parser("demo", parents=[common], help="seed the programme's demo data (idempotent)"),
              "web.demo:cmd_demo", needs_schema=False)
     p = _command(sub.add_parser("clauses", parents=[common],

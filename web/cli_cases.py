@@ -215,7 +215,7 @@ def cmd_user_add(ctx: Context) -> None:
     with ctx.db.write() as session:
         check_user(session, ctx.args.role, ctx.args.district)
         actor = add_user(session, ctx.args.name, ctx.args.role, district=ctx.args.district, password=password,
-                         now=ctx.clock.now())
+                         email=ctx.args.email, now=ctx.clock.now())
     ctx.out({"name": actor.name, "roles": sorted(actor.roles), "district": actor.district},
             f"User {actor.name}: roles {', '.join(sorted(actor.roles))}"
             + (f", district {actor.district}" if actor.district else ""))

@@ -160,6 +160,7 @@ def _log_to_stderr() -> None:
 
 def cmd_scheduler(ctx: Context) -> None:
     """Run until Ctrl-C or SIGTERM; then finish the running case, release the lock and report."""
+    from web.cli_notify import delivery_jobs, settings_from
     from workflow import anchors
     from workflow.scheduler import Scheduler
 
@@ -175,6 +176,7 @@ def cmd_scheduler(ctx: Context) -> None:
         poll_interval=ctx.args.poll_interval,
         standby_interval=ctx.args.standby_interval,
         anchor_every=anchors.DAILY,
+        jobs=delivery_jobs(settings_from(), ctx.db),
     )
     try:
         scheduler.start()
@@ -194,6 +196,7 @@ def cmd_scheduler(ctx: Context) -> None:
 def scheduler_for(ctx: Context, app: Flask) -> Iterator[Scheduler | None]:
     """For ``shanyu serve``: the scheduler runs in the server process on the app's engine (one cache)
     unless ``--no-scheduler``; it is in ``app.extensions["shanyu"]["scheduler"]`` for nudging."""
+    from web.cli_notify import delivery_jobs, settings_from
     from workflow import anchors
     from workflow.scheduler import Scheduler
 
@@ -202,7 +205,9 @@ def scheduler_for(ctx: Context, app: Flask) -> Iterator[Scheduler | None]:
         return
     _log_to_stderr()
     ext = app.extensions["shanyu"]
-    scheduler = Scheduler(ext["db"], ext["engine"], clock=ext["clock"], anchor_every=anchors.DAILY)
+    settings = settings_from(app.config, prefix="")
+    scheduler = Scheduler(ext["db"], ext["engine"], clock=ext["clock"], anchor_every=anchors.DAILY,
+                          jobs=delivery_jobs(settings, ext["db"]))
     ext["scheduler"] = scheduler
     scheduler.start()
     try:

@@ -174,3 +174,10 @@ class StateAltered(ShanyuError):
 
     code = "state_altered"
     http_status = 409
+
+
+class NoticeClosed(ShanyuError):
+    """An objection to a public notice that is no longer (or not yet) open."""
+
+    code = "notice_closed"
+    http_status = 409

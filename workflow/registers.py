@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, select
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .store import Base, UTCDateTime
@@ -86,7 +86,10 @@ class Outbox(Base):
     """A notification waiting to be delivered to the users holding ``role`` (in ``district``)."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_unsent", "sent_at", "id"),)
+    __table_args__ = (
+        Index("ix_outbox_unsent", "sent_at", "id"),
+        Index("ix_outbox_role_district", "role", "district"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id"), index=True)
     kind: Mapped[str] = mapped_column(String(50))  # reminder | escalation | result | decision | ...
@@ -97,6 +100,39 @@ class Outbox(Base):
     task: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # e-mail delivery (workflow.delivery): at least once, every attempt counted
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # a retry's or a lease's end
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    recipients: Mapped[str | None] = mapped_column(Text)  # JSON list of the addresses it was sent to
+
+
+class NotificationRead(Base):
+    """That one user has read one notification (the in-app list's unread marks)."""
+
+    __tablename__ = "notification_read"
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), primary_key=True, index=True)
+    read_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PublicSubmission(Base):
+    """An objection to a notice or a report about a named district, filed by a member of the public
+    through the public pages: what was filed, its receipt number and the case it reached."""
+
+    __tablename__ = "public_submission"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    receipt: Mapped[str] = mapped_column(String(40), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))  # objection | concern
+    notice_id: Mapped[int | None] = mapped_column(ForeignKey("notice.id"), index=True)
+    district: Mapped[str | None] = mapped_column(String(20))
+    ground: Mapped[str | None] = mapped_column(String(50))
+    name: Mapped[str] = mapped_column(String(100))
+    contact: Mapped[str] = mapped_column(String(200))
+    content: Mapped[str] = mapped_column(Text)
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("instance.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,11 @@ Contract
     then releases the lock. ``nudge(due)`` asks for a sweep at ``due`` (default: now) if that is
     earlier than planned: a command that created an earlier timer in this process can call it.
 
+Other periodic work
+    ``jobs``: callables taking business time (e.g. the outbox's e-mail delivery,
+    ``workflow.delivery.deliver_due``), run by the active scheduler after each sweep, each in a
+    ``try``: a failing job is logged and tried again on the next run; it never stops the sweep.
+
 After downtime
     The first sweep of the process that becomes active fires everything that fell due meanwhile,
     once, earliest first (see ``workflow.timers``).
@@ -33,7 +38,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -68,6 +75,7 @@ class Scheduler:
         standby_interval: float = 10.0,
         lock: LeaderLock | None = None,
         anchor_every: timedelta | None = None,
+        jobs: Sequence[Callable[[datetime], Any]] = (),
     ) -> None:
         if poll_interval <= 0 or standby_interval <= 0:
             raise ValueError("poll_interval and standby_interval must be positive")
@@ -81,6 +89,7 @@ class Scheduler:
         # newest anchor is older than that (workflow.anchors); ``shanyu serve`` and ``shanyu
         # scheduler`` ask for one a day
         self.anchor_every = anchor_every
+        self.jobs = tuple(jobs)
         self.last_result: SweepResult | None = None
         self.runs = 0  # runs of the job, active or standing by
         self.sweeps = 0  # sweeps run while active
@@ -153,6 +162,13 @@ class Scheduler:
                 self._anchor_if_due()
                 if result.next_due is not None:
                     delay = self._delay_until(result.next_due)
+                for job in self.jobs:
+                    if self._stopping:
+                        break
+                    try:
+                        job(self.clock.now())
+                    except Exception:  # a job's failure is its own; the timers go on
+                        log.exception("periodic job %s failed; trying again on the next run", job)
             else:
                 delay = self.standby_interval
         except Exception:  # the database is away, say; try again later, never die

@@ -80,11 +80,11 @@ def check_password(stored: str | None, password: str) -> bool:
 
 
 def add_user(session: Session, name: str, roles: list[str], *, district: str | None = None,
-             password: str | None = None, display_name: str = "", now: datetime, by: str = "cli",
-             reason: str | None = None) -> Actor:
-    """Create a user, or update the roles, district and password of an existing one; the system
-    journal records who did it (``by``: the admin, or ``cli`` for the database administrator's
-    ``shanyu user add``), never the password."""
+             password: str | None = None, display_name: str = "", email: str | None = None,
+             now: datetime, by: str = "cli", reason: str | None = None) -> Actor:
+    """Create a user, or update the roles, district, e-mail and password of an existing one; the
+    system journal records who did it (``by``: the admin, or ``cli`` for the database
+    administrator's ``shanyu user add``), never the password."""
     name = name.strip()
     if not name or len(name) > 100 or any(c.isspace() for c in name):
         raise InvalidData("A user name must be 1–100 characters without spaces.")
@@ -96,6 +96,11 @@ def add_user(session: Session, name: str, roles: list[str], *, district: str | N
         session.add(user)
     user.district = district
     user.display_name = display_name or user.display_name or name
+    if email is not None:  # None leaves it as it is; "" removes it
+        email = email.strip()
+        if email and (len(email) > 254 or email.count("@") != 1 or any(c.isspace() for c in email)):
+            raise InvalidData(f"'{email}' is not an e-mail address like name@example.org.")
+        user.email = email or None
     if password is not None:
         if len(password) < 8:
             raise InvalidData("A password must have at least 8 characters.")

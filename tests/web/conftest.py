@@ -168,3 +168,26 @@ def run_to_audit(cli: Shanyu, district: str = "310101", user: str = "huangpu") -
     cli.ok("complete", str(review["id"]), "--as", "city", "--data", '{"opinion": "同意"}')
     return int(case["id"])
 
+
+@pytest.fixture(scope="session")
+def notice_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The first cycle played until its public notice is published, seeded once per test session
+    into a SQLite file that tests copy."""
+    from tests.web.pages import notice_sqlite_template
+
+    yield from notice_sqlite_template(tmp_path_factory.mktemp("notice-template"))
+
+
+@pytest.fixture
+def site_url(backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, str]]:
+    """An empty database URL for a seeded copy: (``backend``, URL); PostgreSQL in a throwaway schema
+    (the app is pointed at it through ``SHANYU_DATABASE_SCHEMA``)."""
+    if backend == "sqlite":
+        yield backend, f"sqlite:///{tmp_path / 'site.db'}"
+        return
+    schema = PgSchema(postgres_url() or "")
+    monkeypatch.setenv("SHANYU_DATABASE_SCHEMA", schema.name)
+    try:
+        yield backend, schema.url
+    finally:
+        schema.drop()

@@ -107,3 +107,38 @@ def sqlite_template(folder: Path) -> Iterator[Path]:
     seed_demo(db)
     db.dispose()
     yield path
+
+
+# -- the public notice: the first cycle played until its notice is published ---------------------
+NOTICE_OPEN = "2022-10-08T10:00:00+08:00"  # the notice published 2022-09-29 runs until 2022-10-10 17:00
+NOTICE_LAST_DAY = "2022-10-10"
+
+
+def seed_notice(db: Database) -> None:
+    """The demo's users (password ``shanyu-demo``) and diagrams, and the first cycle up to its public
+    notice (``FirstCycle`` stages ``open`` … ``publish``), on a simulated clock."""
+    from web.demo import DEPLOYER
+    from web.demo_driver import Program, demo_users
+    from web.demo_story import FirstCycle
+    from workflow.specs import bundle_from_paths
+
+    migrate.upgrade(db)
+    clock = FakeClock(FirstCycle.START + "+08:00")
+    engine = Engine(check_state=False)
+    with db.write() as session:
+        users, _created = demo_users(session, now=clock.now(), password=DEMO_PASSWORD)
+        engine.deploy(session, dict(bundle_from_paths([BPMN_DIR]).files), actor=users[DEPLOYER], now=clock.now())
+    run = FirstCycle(Program(db, engine, clock, users))
+    for stage in FirstCycle.STAGES[: FirstCycle.STAGES.index("publish") + 1]:
+        getattr(run, stage)()
+
+
+def notice_sqlite_template(folder: Path) -> Iterator[Path]:
+    path = folder / "notice-template.db"
+    db = Database(f"sqlite:///{path}")
+    seed_notice(db)
+    db.dispose()
+    yield path
+
+
+BPMN_DIR = Path(__file__).resolve().parents[2] / "bpmn"
