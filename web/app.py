@@ -103,10 +103,11 @@ def create_app(config: dict[str, Any] | None = None, *, clock: Clock | None = No
     login_manager.init_app(app)
     Babel(app, locale_selector=select_locale)
 
-    from web import auth, inbox
+    from web import api, auth, inbox
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(inbox.bp)
+    app.register_blueprint(api.bp)
 
     app.jinja_env.filters["shanghai"] = shanghai
     app.jinja_env.filters["district"] = lambda code: district_name(code, select_locale()) if code else ""

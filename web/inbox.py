@@ -131,7 +131,7 @@ def _task_or_404(session: Session, task_id: int, actor: Actor) -> TaskView:
     return task
 
 
-def _task_data(session: Session, task: TaskView) -> dict[str, Any]:
+def task_data(session: Session, task: TaskView) -> dict[str, Any]:
     body = session.execute(
         select(DataBlob.body).join(TaskRow, TaskRow.data_hash == DataBlob.hash)
         .where(TaskRow.instance_id == task.instance_id, TaskRow.task_id == task.task_id)).scalar_one_or_none()
@@ -139,7 +139,7 @@ def _task_data(session: Session, task: TaskView) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def _instructions(engine: Engine, session: Session, version_id: int, bpmn_id: str) -> str:
+def instructions_of(engine: Engine, session: Session, version_id: int, bpmn_id: str) -> str:
     spec, subprocess_specs = engine.cases.specs_for(session, version_id)
     for candidate in (spec, *subprocess_specs.values()):
         task_spec = candidate.task_specs.get(bpmn_id)
@@ -157,12 +157,12 @@ def _page(task_id: int, *, values: dict[str, Any] | None = None, errors: dict[st
         instance = session.get(Instance, task.instance_id)
         assert instance is not None
         version = session.get(ProcessVersion, instance.process_version_id)
-        data = _task_data(session, task)
+        data = task_data(session, task)
         schema = engine.cases.forms_for(session, instance.process_version_id).get(task.form or "") if task.form else None
         fields = formview.fields_of(schema, data) if schema else []
         draft = load_draft(session, task, actor)
         due = due_of(session, task.due_at, g.now)
-        instructions = _instructions(engine, session, instance.process_version_id, task.bpmn_id)
+        instructions = instructions_of(engine, session, instance.process_version_id, task.bpmn_id)
     shown = values
     if shown is None:
         shown = dict(draft[0]) if draft else {}
@@ -230,7 +230,7 @@ def submit(task_id: int) -> Response | tuple[str, int]:
         instance = session.get(Instance, task.instance_id)
         assert instance is not None
         schema = engine.cases.forms_for(session, instance.process_version_id).get(task.form or "") if task.form else None
-        fields = formview.fields_of(schema, _task_data(session, task)) if schema else []
+        fields = formview.fields_of(schema, task_data(session, task)) if schema else []
     data, unreadable = formview.read_post(fields, request.form)
     typed = {**data, **{k: request.form.get(f"f.{k}", "") for k in unreadable}}
     if action == "draft":
