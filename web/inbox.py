@@ -29,7 +29,7 @@ from workflow.clock import SHANGHAI
 from workflow.drafts import discard_drafts, load_draft, save_draft
 from workflow.engine import Engine, TaskView
 from workflow.errors import DeadlinePastCalendar, InvalidData, ShanyuError
-from workflow.inbox import InboxFilter, inbox_page, may_see_task
+from workflow.inbox import InboxFilter, inbox_count, inbox_page, may_see_task
 from workflow.store import DataBlob, HumanTask, Instance, ProcessVersion, TaskRow
 from workflow.users import AUDITOR, Actor
 
@@ -84,6 +84,11 @@ def due_of(session: Session, at: datetime | None, now: datetime) -> Due:
     return Due(at, days, overdue)
 
 
+def shown_count(count: int, more: bool) -> str:
+    """A tab's count as shown: counting stops at ``COUNT_CAP`` ("10,000+")."""
+    return f"{count:,}+" if more else str(count)
+
+
 def _filter_from(args: Any) -> InboxFilter:
     def number(name: str, default: int) -> int:
         try:
@@ -110,14 +115,14 @@ def index() -> str:
     flt = _filter_from(request.args)
     with db.read() as session:
         page = inbox_page(session, actor, flt, now=g.now)
-        counts = {tab: inbox_page(session, actor, InboxFilter(tab=tab, size=1), now=g.now).total
+        counts = {tab: shown_count(*inbox_count(session, actor, InboxFilter(tab=tab), now=g.now))
                   for tab in ("open", "mine", "done")}
         dues = {t.id: due_of(session, t.due_at, g.now) for t in page.tasks}
         processes = sorted(set(session.execute(select(ProcessVersion.process_id, ProcessVersion.name)).all()))
     names: dict[str, str] = {}
     for pid, name in processes:
         names[pid] = name or pid
-    return render_template("inbox.html", page=page, flt=flt, counts=counts, dues=dues, process_names=names,
+    return render_template("inbox.html", page=page, total=shown_count(page.total, page.more), flt=flt, counts=counts, dues=dues, process_names=names,
                            args=request.args, is_auditor=AUDITOR in actor.roles)
 
 
