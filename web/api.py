@@ -25,26 +25,28 @@ from apiflask import APIBlueprint
 from apiflask.exceptions import HTTPError
 from flask import current_app, g
 from flask.typing import ResponseReturnValue
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.exceptions import NotFound as RouteNotFound
 from werkzeug.routing import Map, Rule
 
 from web import api_schemas as s
-from web.api_auth import auth, current_user, issue_token, token_hours
+from web.api_auth import Unauthenticated, actor_in, auth, issue_token, token_hours
 from web.auth import login_limits, signed_in_user
 from web.cli import task_dict
 from web.extensions import csrf
 from web.inbox import instructions_of, task_data
 from workflow import history
+from workflow.cases import human_row
 from workflow.clock import SHANGHAI
 from workflow.drafts import discard_drafts, load_draft, save_draft
 from workflow.engine import Engine, TaskView
 from workflow.errors import NotFound, PermissionDenied, ShanyuError, TaskAlreadyClaimed, TaskNotClaimed
+from workflow.fastsql import Prepared
 from workflow.inbox import InboxFilter, inbox_page, may_see_task
 from workflow.registers import Notice, notice_view
-from workflow.store import Database, HumanTask, Instance, ProcessVersion
+from workflow.store import Database, HumanTask, Instance, ProcessVersion, table_of
 from workflow.users import Actor
 
 bp = APIBlueprint("api", __name__, url_prefix="/api", tag="Shanyu")
@@ -80,10 +82,6 @@ def _services() -> tuple[Database, Engine]:
     return ext["db"], ext["engine"]
 
 
-def _actor() -> Actor:
-    return current_user().actor
-
-
 def _local(moment: Any) -> str | None:
     return moment.astimezone(SHANGHAI).isoformat() if moment is not None else None
 
@@ -94,7 +92,8 @@ def _error(code: str, message: str, status: int, **details: Any) -> tuple[dict[s
 
 @bp.errorhandler(ShanyuError)
 def _domain_error(exc: ShanyuError) -> ResponseReturnValue:
-    return json.loads(json.dumps(exc.to_dict(), default=str)), exc.http_status
+    headers = {"WWW-Authenticate": 'Bearer realm="Authentication Required"'} if isinstance(exc, Unauthenticated) else {}
+    return json.loads(json.dumps(exc.to_dict(), default=str)), exc.http_status, headers
 
 
 @bp.errorhandler(HTTPError)
@@ -141,10 +140,13 @@ def no_such_endpoint(unknown: str) -> ResponseReturnValue:
     raise RouteNotFound(f"There is no endpoint /api/{unknown}; see /api/openapi.json.")
 
 
+_TASK = Prepared(select(table_of(HumanTask)).where(table_of(HumanTask).c.id == bindparam("tid")))
+
+
 def _visible_task(session: Session, task_id: int, actor: Actor) -> TaskView:
-    row = session.execute(select(HumanTask).where(HumanTask.id == task_id)).scalar_one_or_none()
-    if row is not None:
-        task = TaskView.of(row)
+    rows = _TASK.fetchall(session, {"tid": task_id})
+    if rows:
+        task = TaskView(**human_row(rows[0]))
         if may_see_task(actor, task):
             return task
     raise NotFound(f"There is no task {task_id} that user '{actor.name}' may see.", task_id=task_id)
@@ -185,8 +187,8 @@ def _task_command(*, holder_only: bool) -> Callable[[Command], Callable[..., Any
         @functools.wraps(fn)
         def run(task_id: int, json_data: dict[str, Any] | None = None) -> Any:
             db, _engine = _services()
-            actor = _actor()
             with db.write() as session:
+                actor = actor_in(session)
                 task = _visible_task(session, task_id, actor)
                 try:
                     done = fn(session, task, actor, (json_data or {}).get("data") or {})
@@ -224,7 +226,7 @@ def list_tasks(query: dict[str, Any]) -> ResponseReturnValue:
     flt = InboxFilter(tab=query["tab"], district=query.get("district"), process_id=query.get("process"),
                       overdue=query["overdue"], sort=query["sort"], page=query["page"], size=query["size"])
     with db.read() as session:
-        page = inbox_page(session, _actor(), flt, now=g.now)
+        page = inbox_page(session, actor_in(session), flt, now=g.now)
     return {"tasks": [task_dict(t) for t in page.tasks], "total": page.total, "page": flt.page,
             "pages": page.pages, "size": flt.size}
 
@@ -235,8 +237,8 @@ def list_tasks(query: dict[str, Any]) -> ResponseReturnValue:
 @bp.doc(summary="A task: its case, instructions, form schema and my draft")
 def get_task(task_id: int) -> ResponseReturnValue:
     db, engine = _services()
-    actor = _actor()
     with db.read() as session:
+        actor = actor_in(session)
         task = _visible_task(session, task_id, actor)
         instance = session.get(Instance, task.instance_id)
         assert instance is not None
@@ -291,8 +293,8 @@ def complete(session: Session, task: TaskView, actor: Actor, data: dict[str, Any
 @bp.doc(summary="Save my draft of a task I hold (not validated, not part of the case)", responses=ERRORS)
 def put_draft(task_id: int, json_data: dict[str, Any]) -> ResponseReturnValue:
     db, _engine = _services()
-    actor = _actor()
     with db.write() as session:
+        actor = actor_in(session)
         task = _visible_task(session, task_id, actor)
         actor.require_writer()  # an auditor holds nothing: 403 rather than "claim it first"
         try:
@@ -318,7 +320,7 @@ def _open_tasks(session: Session, instance_id: int) -> list[dict[str, Any]]:
 def start(body: dict[str, Any]) -> ResponseReturnValue:
     db, engine = _services()
     with db.write() as session:
-        instance_id = engine.start(session, body["process_id"], body["data"], actor=_actor(), now=g.now,
+        instance_id = engine.start(session, body["process_id"], body["data"], actor=actor_in(session), now=g.now,
                                    version=body.get("version"))
         tasks = _open_tasks(session, instance_id)
     return {"id": instance_id, "instance_id": instance_id, "process_id": body["process_id"], "tasks": tasks}
@@ -331,7 +333,7 @@ def start(body: dict[str, Any]) -> ResponseReturnValue:
 def get_instance(instance_id: int) -> ResponseReturnValue:
     db, _engine = _services()
     with db.read() as session:
-        instance = _visible_instance(session, instance_id, _actor())
+        instance = _visible_instance(session, instance_id, actor_in(session))
         version = session.get(ProcessVersion, instance.process_version_id)
         assert version is not None
         return {"id": instance.id, "instance_id": instance.id, "process_id": instance.process_id,
@@ -348,7 +350,7 @@ def get_instance(instance_id: int) -> ResponseReturnValue:
 def get_history(instance_id: int) -> ResponseReturnValue:
     db, _engine = _services()
     with db.read() as session:
-        _visible_instance(session, instance_id, _actor())
+        _visible_instance(session, instance_id, actor_in(session))
         verified = history.verify_instance(session, instance_id)
         events = [e.to_dict() for e in history.list_events(session, instance_id)]
     return {"instance_id": instance_id, "events": events, "verified": verified.to_dict()}

@@ -4,21 +4,27 @@ A token is the signed, timestamped session id of ``web.auth`` (the user's name a
 the password hash) under the app's ``SECRET_KEY`` and a salt of its own, so a page's session
 cookie is never a token and a token never a cookie. Nothing is stored: a token is valid while its
 signature holds, it is younger than ``API_TOKEN_HOURS`` (by the app's clock) and ``web.auth``
-still loads its user from it, which it no longer does once the password changed or the account
-was disabled. A reason for refusing is kept on ``g`` so the 401 can say what to do.
+still finds its user by it, which it no longer does once the password changed or the account was
+disabled. The signature is checked before the view runs (a reason for refusing is kept on ``g``
+so the 401 can say what to do); the user is read by the view, in its own transaction
+(``actor_in``), which saves every call a transaction of its own.
 """
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from typing import Any
 
 from apiflask import HTTPTokenAuth
 from flask import current_app, g
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
+from sqlalchemy.orm import Session
 
-from web.auth import WebUser, load_user
+from web.auth import WebUser, user_of
 from workflow.clock import Clock
+from workflow.errors import ShanyuError
+from workflow.users import Actor
 
 SALT = "shanyu.api.token"
 DEFAULT_TOKEN_HOURS = 12
@@ -31,6 +37,20 @@ NOT_SIGNED_IN = ("not_signed_in", "Sign in first: POST /api/login with your user
 EXPIRED = ("token_expired", "The token has expired. Sign in again (POST /api/login).")
 INVALID = ("token_invalid", "The token is not valid (altered, from another site, or revoked by a password "
            "change or a disabled account). Sign in again (POST /api/login).")
+
+
+class Unauthenticated(ShanyuError):
+    """A signed token whose user no longer signs in with it."""
+
+    code = INVALID[0]
+    http_status = 401
+
+
+@dataclass(frozen=True)
+class Bearer:
+    """A token whose signature and age are good: whose session id it carries."""
+
+    session_id: str
 
 
 class ClockSigner(TimestampSigner):
@@ -59,7 +79,7 @@ def issue_token(user: WebUser) -> str:
 
 
 @auth.verify_token
-def verify_token(token: str) -> WebUser | None:
+def verify_token(token: str) -> Bearer | None:
     if not token:
         g.api_auth_problem = NOT_SIGNED_IN
         return None
@@ -71,10 +91,10 @@ def verify_token(token: str) -> WebUser | None:
     except BadSignature:
         g.api_auth_problem = INVALID
         return None
-    user = load_user(session_id) if isinstance(session_id, str) else None
-    if user is None:
+    if not isinstance(session_id, str):
         g.api_auth_problem = INVALID
-    return user
+        return None
+    return Bearer(session_id)
 
 
 @auth.error_processor
@@ -83,7 +103,12 @@ def unauthenticated(error: Any) -> tuple[dict[str, str], int]:
     return {"error": code, "message": message}, 401
 
 
-def current_user() -> WebUser:
-    user = auth.current_user
-    assert isinstance(user, WebUser), "a view under @auth_required runs only with a user"
-    return user
+def actor_in(session: Session) -> Actor:
+    """The caller, read in the view's transaction; ``Unauthenticated`` (401) once the token's
+    user changed their password or was disabled."""
+    bearer = auth.current_user
+    assert isinstance(bearer, Bearer), "a view under @auth_required runs only with a token"
+    user = user_of(session, bearer.session_id)
+    if user is None:
+        raise Unauthenticated(INVALID[1])
+    return user.actor
