@@ -12,8 +12,9 @@ Both sides work cases of the same diagram (N sequential user tasks in the lane `
 beforehand by the same side (the API's cases through ``POST /api/instances``), so that each side's
 engine has its cases cached; they alternate step by step, and which side goes first alternates.
 Timed per task: claim + complete, from the first request sent to the second answer read.
-Reported too: an empty round trip (``GET /healthz``) on the same connection, the floor of any
-request to this server.
+Reported too: the time the two requests spent inside the Flask app (a WSGI wrapper around it:
+everything but werkzeug's HTTP parsing, the sockets and the client), and an empty round trip
+(``GET /healthz``) on the same connection, the floor of any request to this server.
 
 Target (issue 11): API / engine ≤ 2 (medians).
 """
@@ -101,11 +102,22 @@ class Sides:
         with db.write() as session:
             add_user(session, WORKER.name, sorted(WORKER.roles), password=PASSWORD, now=self.clock.now())
         self.app = create_app({"DATABASE_URL": db.url, "SECRET_KEY": "bench-secret"}, clock=self.clock)
-        self.server = make_server("127.0.0.1", 0, self.app, request_handler=KeepAlive)
+        self.in_app: list[int] = []  # time inside the WSGI app per request (no HTTP parsing or sockets)
+        self.server = make_server("127.0.0.1", 0, self.timed(self.app.wsgi_app), request_handler=KeepAlive)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
         self.client = Client(self.server.server_port)
         self.client.token = self.client.ok("POST", "/api/login", {"username": WORKER.name, "password": PASSWORD})["token"]
+
+    def timed(self, app: Any) -> Any:
+        def wsgi(environ: Any, start_response: Any) -> Any:
+            t0 = now_ns()
+            try:
+                return app(environ, start_response)
+            finally:
+                self.in_app.append(now_ns() - t0)
+
+        return wsgi
 
     def close(self) -> None:
         self.server.shutdown()
@@ -137,10 +149,12 @@ class Sides:
         done = self.client.ok("POST", f"/api/tasks/{found[0]}/complete", {"data": DATA})
         elapsed = now_ns() - t0
         assert claimed["claimed_by"] == WORKER.name and done["state"] == "completed"
+        self.app_times.append(sum(self.in_app[-2:]))
         return elapsed
 
     def compare(self, rounds: int) -> dict[str, list[int]]:
-        times: dict[str, list[int]] = {"api": [], "engine": [], "healthz": []}
+        times: dict[str, list[int]] = {"api": [], "engine": [], "healthz": [], "in_app": []}
+        self.app_times = times["in_app"]
         for r in range(rounds):
             cases = {"api": self.start_api_case(), "engine": self.start_engine_case()}
             for k in range(self.n):
@@ -168,9 +182,11 @@ def main() -> int:
             times = sides.compare(rounds)
         finally:
             sides.close()
-    api, engine, floor = (ms(median(times[k])) for k in ("api", "engine", "healthz"))
+    api, engine, floor, in_app = (ms(median(times[k])) for k in ("api", "engine", "healthz", "in_app"))
     report.add("engine claim + complete (two transactions), median", engine, "ms")
     report.add("API claim + complete (two HTTP requests), median", api, "ms")
+    report.add("  of which inside the Flask app (claim + complete), median", in_app, "ms",
+               detail=f"{in_app / engine:.2f}× the engine")
     report.add("empty HTTP round trip (GET /healthz), median", floor, "ms", detail="the server's floor per request")
     report.add("API / engine", api / engine, "×", target=f"≤ {TARGET:g}", passed=api / engine <= TARGET)
     return report.summary()

@@ -17,22 +17,18 @@ task someone else holds or that is no longer ready; 422 for data that fails the 
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Callable
 from typing import Any
 
 from apiflask import APIBlueprint
-from apiflask.exceptions import HTTPError
 from flask import current_app, g, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
-from werkzeug.exceptions import HTTPException, MethodNotAllowed
-from werkzeug.exceptions import NotFound as RouteNotFound
-from werkzeug.routing import Map, Rule
 
+from web import api_errors
 from web import api_schemas as s
-from web.api_auth import Unauthenticated, actor_in, auth, issue_token, token_hours
+from web.api_auth import actor_in, auth, issue_token, token_hours
 from web.auth import login_limits, signed_in_user
 from web.cli import task_dict
 from web.extensions import csrf, limiter
@@ -58,6 +54,10 @@ def _not_limited() -> bool:
     """Only sign-in is throttled; sparing the other calls Flask-Limiter's per-request resolution
     of limits saves a tenth of a claim's time in the server."""
     return request.blueprint == "api" and request.endpoint != "api.login"
+
+
+api_errors.register(bp)
+
 
 class LoginFailed(ShanyuError):
     """The same for an unknown name, a wrong password and a disabled account."""
@@ -91,60 +91,6 @@ def _services() -> tuple[Database, Engine]:
 
 def _local(moment: Any) -> str | None:
     return moment.astimezone(SHANGHAI).isoformat() if moment is not None else None
-
-
-def _error(code: str, message: str, status: int, **details: Any) -> tuple[dict[str, Any], int]:
-    return {"error": code, "message": message, **details}, status
-
-
-@bp.errorhandler(ShanyuError)
-def _domain_error(exc: ShanyuError) -> ResponseReturnValue:
-    headers = {"WWW-Authenticate": 'Bearer realm="Authentication Required"'} if isinstance(exc, Unauthenticated) else {}
-    return json.loads(json.dumps(exc.to_dict(), default=str)), exc.http_status, headers
-
-
-@bp.errorhandler(HTTPError)
-def _request_error(exc: HTTPError) -> ResponseReturnValue:
-    """APIFlask's refusals: a body or query that does not fit its schema (422)."""
-    problems = [{"field": field, "location": where, "message": "; ".join(map(str, messages))
-                 if isinstance(messages, list) else json.dumps(messages, ensure_ascii=False)}
-                for where, found in (exc.detail or {}).items() if isinstance(found, dict)
-                for field, messages in found.items()]
-    summary = "; ".join(f"{p['field']}: {p['message']}" for p in problems) or str(exc.message)
-    return _error("invalid_request", f"The request does not fit this endpoint: {summary}", exc.status_code,
-                  errors=problems)
-
-
-def _http_error(exc: HTTPException) -> ResponseReturnValue:
-    code = {404: "not_found", 405: "method_not_allowed", 413: "too_large", 429: "too_many_requests",
-            500: "internal_error"}.get(exc.code or 500, "bad_request")
-    message = {400: "The request is malformed (its body is not valid JSON, for instance).",
-               429: "Too many failed sign-ins; try again later.",
-               500: "The server could not complete the request; nothing was saved."}.get(exc.code or 500,
-                                                                                      exc.description or "")
-    headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
-    return {"error": code, "message": message}, exc.code or 500, headers
-
-
-for _code in (400, 404, 405, 413, 415, 429, 500):
-    bp.register_error_handler(_code, _http_error)  # by code: the pages' handlers are registered by code
-
-
-_ROUTES: Map | None = None
-
-
-@bp.route("/<path:unknown>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
-@bp.doc(hide=True)
-def no_such_endpoint(unknown: str) -> ResponseReturnValue:
-    """Unknown paths under /api (and wrong methods on known ones) answer in JSON, not as a page."""
-    global _ROUTES
-    if _ROUTES is None:
-        _ROUTES = Map([Rule(r.rule, endpoint=r.endpoint, methods=r.methods) for r in current_app.url_map.iter_rules()
-                       if r.endpoint.startswith("api.") and r.endpoint != "api.no_such_endpoint"])
-    allowed = _ROUTES.bind("api").allowed_methods(f"/api/{unknown}")
-    if allowed:
-        raise MethodNotAllowed(valid_methods=allowed)
-    raise RouteNotFound(f"There is no endpoint /api/{unknown}; see /api/openapi.json.")
 
 
 _TASK = Prepared(select(table_of(HumanTask)).where(table_of(HumanTask).c.id == bindparam("tid")))
