@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Web overhead — claim + complete through the JSON API (real HTTP) vs the engine commands.
 
-One SQLite database (WAL), one process. The **API** side is the app of ``web.app.create_app`` served
+One database (SQLite in WAL mode; PostgreSQL too with ``--postgres``), one process. The **API** side is the app of ``web.app.create_app`` served
 by werkzeug's ``make_server`` on 127.0.0.1 in a thread (HTTP/1.1, one kept-alive connection, as a
 client program would hold it); the client signs in once (``POST /api/login``) and sends
 ``POST /api/tasks/N/claim`` then ``POST /api/tasks/N/complete`` with ``{"data": …}`` and the bearer
@@ -36,6 +36,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server  # noqa: E402
 from bench.common import (  # noqa: E402
     WORKER,
     Report,
+    database,
     deploy_sequential,
     header,
     median,
@@ -44,7 +45,6 @@ from bench.common import (  # noqa: E402
     now_ns,
     parser,
     ready_task,
-    sqlite_database,
 )
 from web.app import create_app  # noqa: E402
 from workflow.clock import FakeClock  # noqa: E402
@@ -102,6 +102,8 @@ class Sides:
         with db.write() as session:
             add_user(session, WORKER.name, sorted(WORKER.roles), password=PASSWORD, now=self.clock.now())
         self.app = create_app({"DATABASE_URL": db.url, "SECRET_KEY": "bench-secret"}, clock=self.clock)
+        self.app.extensions["shanyu"]["db"].dispose()
+        self.app.extensions["shanyu"]["db"] = db  # on PostgreSQL, a schema the URL alone does not name
         self.in_app: list[int] = []  # time inside the WSGI app per request (no HTTP parsing or sockets)
         self.server = make_server("127.0.0.1", 0, self.timed(self.app.wsgi_app), request_handler=KeepAlive)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -122,7 +124,6 @@ class Sides:
     def close(self) -> None:
         self.server.shutdown()
         self.client.conn.close()
-        self.app.extensions["shanyu"]["db"].dispose()
 
     def start_engine_case(self) -> int:
         with self.db.write() as session:
@@ -169,13 +170,11 @@ class Sides:
         return times
 
 
-def main() -> int:
-    args = parser(__doc__.splitlines()[1], postgres=False).parse_args()
-    report = Report("web_overhead", args)
-    n, rounds = (5, 2) if args.quick else (20, 10)
-    header(f"{n} sequential user tasks, {rounds} cases per side: claim + complete through HTTP (werkzeug, "
-           "HTTP/1.1 keep-alive, a server thread) vs the engine commands, SQLite, interleaved")
-    with sqlite_database() as db:
+def measure(backend: str, pg_url: str | None, n: int, rounds: int, report: Report) -> None:
+    label = "SQLite" if backend == "sqlite" else "PostgreSQL"
+    header(f"{label}: {n} sequential user tasks, {rounds} cases per side: claim + complete through HTTP "
+           "(werkzeug, HTTP/1.1 keep-alive, a server thread) vs the engine commands, interleaved")
+    with database(backend, pg_url) as db:
         sides = Sides(db, n)
         try:
             sides.compare(1)  # warm-up: imports, specs parsed, statements prepared on both sides
@@ -183,12 +182,23 @@ def main() -> int:
         finally:
             sides.close()
     api, engine, floor, in_app = (ms(median(times[k])) for k in ("api", "engine", "healthz", "in_app"))
-    report.add("engine claim + complete (two transactions), median", engine, "ms")
-    report.add("API claim + complete (two HTTP requests), median", api, "ms")
-    report.add("  of which inside the Flask app (claim + complete), median", in_app, "ms",
+    report.add(f"{label} engine claim + complete (two transactions), median", engine, "ms")
+    report.add(f"{label} API claim + complete (two HTTP requests), median", api, "ms")
+    report.add(f"{label}   of which inside the Flask app, median", in_app, "ms",
                detail=f"{in_app / engine:.2f}× the engine")
-    report.add("empty HTTP round trip (GET /healthz), median", floor, "ms", detail="the server's floor per request")
-    report.add("API / engine", api / engine, "×", target=f"≤ {TARGET:g}", passed=api / engine <= TARGET)
+    report.add(f"{label} empty HTTP round trip (GET /healthz), median", floor, "ms",
+               detail="the server's floor per request")
+    report.add(f"{label} API / engine", api / engine, "×", target=f"≤ {TARGET:g}", passed=api / engine <= TARGET)
+
+
+def main() -> int:
+    args = parser(__doc__.splitlines()[1]).parse_args()
+    report = Report("web_overhead", args)
+    n, rounds = (5, 2) if args.quick else (20, 10)
+    if not args.postgres:
+        report.note("PostgreSQL not measured: pass --postgres URL or set SHANYU_BENCH_POSTGRES_URL")
+    for backend in ["sqlite", "postgresql"] if args.postgres else ["sqlite"]:
+        measure(backend, args.postgres, n, rounds, report)
     return report.summary()
 
 

@@ -73,7 +73,6 @@ ERRORS = {403: "The user's role or district may not do this", 409: "Held by some
 def _configure(state: Any) -> None:
     """The OpenAPI document describes the API only, with its error body."""
     app = state.app
-    app.config.setdefault("API_TOKEN_HOURS", 12)
     app.config.update(HTTP_ERROR_SCHEMA=s.ErrorOut, VALIDATION_ERROR_SCHEMA=s.ErrorOut,
                       INFO={"description": "The staff's inbox as JSON: see docs/api.md."})
 
