@@ -115,10 +115,11 @@ def create_app(config: dict[str, Any] | None = None, *, clock: Clock | None = No
     login_manager.init_app(app)
     Babel(app, locale_selector=select_locale)
 
-    from web import admin, audit, auth, inbox, notifications, public
+    from web import admin, api, audit, auth, inbox, notifications, public
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(inbox.bp)
+    app.register_blueprint(api.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(audit.bp)
     app.register_blueprint(public.bp)

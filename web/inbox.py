@@ -31,7 +31,7 @@ from workflow.clock import SHANGHAI
 from workflow.drafts import discard_drafts, load_draft, save_draft
 from workflow.engine import Engine
 from workflow.errors import DeadlinePastCalendar, InvalidData, ShanyuError
-from workflow.inbox import InboxFilter, cycles, inbox_page, may_see_task
+from workflow.inbox import InboxFilter, cycles, inbox_count, inbox_page, may_see_task
 from workflow.store import Bundle, DataBlob, HumanTask, Instance, ProcessVersion, TaskRow
 from workflow.taskview import TaskView
 from workflow.users import AUDITOR, Actor, list_users
@@ -87,6 +87,11 @@ def due_of(session: Session, at: datetime | None, now: datetime) -> Due:
     return Due(at, days, overdue)
 
 
+def shown_count(count: int, more: bool) -> str:
+    """A tab's count as shown: counting stops at ``COUNT_CAP`` ("10,000+")."""
+    return f"{count:,}+" if more else str(count)
+
+
 def _filter_from(args: Any) -> InboxFilter:
     def number(name: str, default: int) -> int:
         try:
@@ -114,7 +119,7 @@ def index() -> str:
     flt = _filter_from(request.args)
     with db.read() as session:
         page = inbox_page(session, actor, flt, now=g.now)
-        counts = {tab: inbox_page(session, actor, InboxFilter(tab=tab, size=1), now=g.now).total
+        counts = {tab: shown_count(*inbox_count(session, actor, InboxFilter(tab=tab), now=g.now))
                   for tab in ("open", "mine", "done")}
         dues = {t.id: due_of(session, t.due_at, g.now) for t in page.tasks}
         processes = sorted(set(session.execute(select(ProcessVersion.process_id, ProcessVersion.name)).all()))
@@ -122,8 +127,9 @@ def index() -> str:
     names: dict[str, str] = {}
     for pid, name in processes:
         names[pid] = name or pid
-    return render_template("inbox.html", page=page, flt=flt, counts=counts, dues=dues, process_names=names,
-                           args=request.args, is_auditor=AUDITOR in actor.roles, cycles=cycle_ids)
+    return render_template("inbox.html", page=page, total=shown_count(page.total, page.more), flt=flt, counts=counts,
+                           dues=dues, process_names=names, args=request.args, is_auditor=AUDITOR in actor.roles,
+                           cycles=cycle_ids)
 
 
 def _task_or_404(session: Session, task_id: int, actor: Actor) -> TaskView:
@@ -136,7 +142,7 @@ def _task_or_404(session: Session, task_id: int, actor: Actor) -> TaskView:
     return task
 
 
-def _task_data(session: Session, task: TaskView) -> dict[str, Any]:
+def task_data(session: Session, task: TaskView) -> dict[str, Any]:
     body = session.execute(
         select(DataBlob.body).join(TaskRow, TaskRow.data_hash == DataBlob.hash)
         .where(TaskRow.instance_id == task.instance_id, TaskRow.task_id == task.task_id)).scalar_one_or_none()
@@ -144,7 +150,7 @@ def _task_data(session: Session, task: TaskView) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def _instructions(engine: Engine, session: Session, version_id: int, bpmn_id: str) -> str:
+def instructions_of(engine: Engine, session: Session, version_id: int, bpmn_id: str) -> str:
     spec, subprocess_specs = engine.cases.specs_for(session, version_id)
     for candidate in (spec, *subprocess_specs.values()):
         task_spec = candidate.task_specs.get(bpmn_id)
@@ -162,12 +168,12 @@ def _page(task_id: int, *, values: dict[str, Any] | None = None, errors: dict[st
         instance = session.get(Instance, task.instance_id)
         assert instance is not None
         version = session.get(ProcessVersion, instance.process_version_id)
-        data = _task_data(session, task)
+        data = task_data(session, task)
         schema = engine.cases.forms_for(session, instance.process_version_id).get(task.form or "") if task.form else None
         fields = formview.fields_of(schema, data) if schema else []
         draft = load_draft(session, task, actor)
         due = due_of(session, task.due_at, g.now)
-        instructions = _instructions(engine, session, instance.process_version_id, task.bpmn_id)
+        instructions = instructions_of(engine, session, instance.process_version_id, task.bpmn_id)
         candidates = [u for u in list_users(session) if actor.is_admin and task.state == "ready" and not u.disabled
                       and u.name != task.claimed_by and AUDITOR not in u.roles
                       and Actor(u.name, frozenset(u.roles), u.district).may_work_on(task.role, task.district)]
@@ -351,7 +357,7 @@ def submit(task_id: int) -> Response | tuple[str, int]:
         instance = session.get(Instance, task.instance_id)
         assert instance is not None
         schema = engine.cases.forms_for(session, instance.process_version_id).get(task.form or "") if task.form else None
-        fields = formview.fields_of(schema, _task_data(session, task)) if schema else []
+        fields = formview.fields_of(schema, task_data(session, task)) if schema else []
     data, unreadable = formview.read_post(fields, request.form)
     typed = {**data, **{k: request.form.get(f"f.{k}", "") for k in unreadable}}
     upload_errors = _store_uploads(task, fields, data, typed)

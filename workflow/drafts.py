@@ -11,10 +11,11 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from .errors import InvalidData, PermissionDenied, TaskNotReady
+from .fastsql import Prepared
 from .store import TaskDraft
 from .taskview import TaskView
 from .users import Actor
@@ -50,6 +51,10 @@ def load_draft(session: Session, task: TaskView, actor: Actor) -> tuple[dict[str
     return (data if isinstance(data, dict) else {}), row.saved_at
 
 
+_DISCARD = Prepared(delete(TaskDraft).where(TaskDraft.human_task_id == bindparam("tid")))
+
+
 def discard_drafts(session: Session, task_id: int) -> None:
-    """Delete every draft of a task (it was completed)."""
-    session.execute(delete(TaskDraft).where(TaskDraft.human_task_id == task_id))
+    """Delete every draft of a task (it was completed). Run on the driver: it follows every
+    completion from the pages and the API."""
+    _DISCARD.run(session, {"tid": task_id})

@@ -106,7 +106,7 @@ def validate(schema: Mapping[str, Any], data: dict[str, Any], *, form: str = "")
     """Check ``data`` against a form; raise ``InvalidData`` naming every field at fault, each once
     (``details["errors"]``: ``field``, ``label``, ``message``; several faults of one field are
     joined in its message, and listed in ``rules``: each with the JSON Schema keyword, its limit and
-    the message, for callers that word the message themselves). The message's first line says how many fields; one line per field follows."""
+    the message, for callers that word the message themselves; ``rule`` is the first one's keyword). The message's first line says how many fields; one line per field follows."""
     validator = Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
     if not errors:
@@ -134,8 +134,8 @@ def validate(schema: Mapping[str, Any], data: dict[str, Any], *, form: str = "")
                 note([*path, name], str(name), "该表单没有此字段 not a field of this form", "additionalProperties", None)
             continue
         note(path, _label(schema, path), error.message, str(error.validator), _plain(error.validator_value))
-    problems = [{"field": e["field"], "label": e["label"], "message": "; ".join(e["messages"]), "rules": e["rules"]}
-                for e in found.values()]
+    problems = [{"field": e["field"], "label": e["label"], "message": "; ".join(e["messages"]),
+                 "rule": e["rules"][0]["rule"], "rules": e["rules"]} for e in found.values()]
     shown = problems[:MAX_ERRORS]
     title = schema.get("title") or form or "form"
     more = f"\n(and {len(problems) - MAX_ERRORS} more fields)" if len(problems) > MAX_ERRORS else ""

@@ -77,6 +77,8 @@ def claimable_tasks(session: Session, actor: Actor, *, limit: int | None = None)
 TABS = ("open", "mine", "done")
 SORTS = ("due", "oldest", "newest")
 PAGE_SIZE = 25
+# counting stops here: past it a count costs more than a page, and "10,000+" says as much
+COUNT_CAP = 10_000
 
 
 @dataclass(frozen=True)
@@ -106,8 +108,9 @@ class InboxFilter:
 @dataclass(frozen=True)
 class InboxPage:
     tasks: list[TaskView]
-    total: int
+    total: int  # at most COUNT_CAP
     filter: InboxFilter
+    more: bool = False  # there are more than ``total`` (COUNT_CAP) tasks
 
     @property
     def pages(self) -> int:
@@ -128,11 +131,7 @@ def _visible(actor: Actor, tab: str) -> list[Any]:
     return conditions
 
 
-def inbox_page(session: Session, actor: Actor, flt: InboxFilter, *, now: datetime) -> InboxPage:
-    """One page of the inbox: the rows of ``flt.tab`` that ``actor`` may see, filtered and sorted.
-
-    Every filter is an equality or a range on ``human_task`` that its indexes answer; the count
-    runs over the same conditions. Sorting by due date puts tasks without one last."""
+def _conditions(actor: Actor, flt: InboxFilter, now: datetime) -> list[Any]:
     conditions = _visible(actor, flt.tab)
     if flt.cycle:
         conditions.append(HT.c.instance_id.in_(select(INSTANCE.c.id).where(INSTANCE.c.cycle_id == flt.cycle)))
@@ -143,18 +142,51 @@ def inbox_page(session: Session, actor: Actor, flt: InboxFilter, *, now: datetim
     if flt.overdue:
         conditions.append(HT.c.due_at.is_not(None))
         conditions.append(HT.c.due_at < now)
-    total = session.execute(select(func.count()).select_from(HT).where(*conditions)).scalar_one()
-    if flt.sort == "due":
-        order = [HT.c.due_at.is_(None), HT.c.due_at, HT.c.id]
-    elif flt.sort == "oldest":
-        order = [HT.c.id]
+    return conditions
+
+
+def inbox_count(session: Session, actor: Actor, flt: InboxFilter, *, now: datetime) -> tuple[int, bool]:
+    """How many rows ``flt`` selects for ``actor``, up to ``COUNT_CAP``, and whether there are
+    more: counting every open task (an admin's inbox) would grow with the table."""
+    found = select(literal(1)).select_from(HT).where(*_conditions(actor, flt, now)).limit(COUNT_CAP + 1).subquery()
+    count = int(session.execute(select(func.count()).select_from(found)).scalar_one())
+    return min(count, COUNT_CAP), count > COUNT_CAP
+
+
+def _by_due(conditions: list[Any], end: int) -> Select[Any]:
+    """Rows with a due time, soonest first, then those without, oldest first: each part read in
+    the order of an index (``ix_human_task_due``: state, due_at) and cut at ``end``, so a page
+    costs its position, not the size of the inbox (``ORDER BY due_at IS NULL`` has no index).
+    Only for inboxes that span every role: given a user's roles, SQLite's planner would take this
+    index over ``ix_human_task_inbox`` and read every open task."""
+    dated = select(HT).where(*conditions, HT.c.due_at.is_not(None)).order_by(HT.c.due_at, HT.c.id).limit(end)
+    undated = select(HT).where(*conditions, HT.c.due_at.is_(None)).order_by(HT.c.id).limit(end)
+    both = union_all(select(dated.subquery()), select(undated.subquery())).subquery()
+    return select(both).order_by(both.c.due_at.is_(None), both.c.due_at, both.c.id)
+
+
+def inbox_page(session: Session, actor: Actor, flt: InboxFilter, *, now: datetime) -> InboxPage:
+    """One page of the inbox: the rows of ``flt.tab`` that ``actor`` may see, filtered and sorted.
+
+    Every filter is an equality or a range on ``human_task`` that its indexes answer; the count
+    runs over the same conditions (up to ``COUNT_CAP``). Sorting by due date puts tasks without
+    one last."""
+    conditions = _conditions(actor, flt, now)
+    total, more = inbox_count(session, actor, flt, now=now)
+    offset = (flt.page - 1) * flt.size
+    if flt.tab == "done":
+        order = [HT.c.completed_at.desc(), HT.c.id.desc()] if flt.sort == "due" else \
+            [HT.c.id] if flt.sort == "oldest" else [HT.c.id.desc()]
+        query = select(HT).where(*conditions).order_by(*order)
+    elif flt.sort == "due" and flt.tab == "open" and actor.is_admin:
+        # every open task: sorting them all would grow with the table
+        query = _by_due(conditions, offset + flt.size)
+    elif flt.sort == "due":  # the user's own share, found by ix_human_task_inbox / _claimed, then sorted
+        query = select(HT).where(*conditions).order_by(HT.c.due_at.is_(None), HT.c.due_at, HT.c.id)
     else:
-        order = [HT.c.id.desc()]
-    if flt.tab == "done" and flt.sort == "due":
-        order = [HT.c.completed_at.desc(), HT.c.id.desc()]
-    rows = session.execute(select(HT).where(*conditions).order_by(*order)
-                           .limit(flt.size).offset((flt.page - 1) * flt.size)).all()
-    return InboxPage([TaskView.of(row) for row in rows], total, flt)
+        query = select(HT).where(*conditions).order_by(HT.c.id if flt.sort == "oldest" else HT.c.id.desc())
+    rows = session.execute(query.limit(flt.size).offset(offset)).all()
+    return InboxPage([TaskView.of(row) for row in rows], total, flt, more)
 
 
 def may_see_task(actor: Actor, task: TaskView) -> bool:

@@ -157,6 +157,11 @@ class HumanTask(Base):
         # partial: only claimed rows, so a planner never walks it for "claimed_by IS NULL"
         Index("ix_human_task_claimed", "claimed_by", "state", sqlite_where=text("claimed_by IS NOT NULL"),
               postgresql_where=text("claimed_by IS NOT NULL")),
+        # the tasks a user completed (the inbox's third tab); only completed rows have completed_by
+        Index("ix_human_task_completed", "completed_by", "state", sqlite_where=text("completed_by IS NOT NULL"),
+              postgresql_where=text("completed_by IS NOT NULL")),
+        # the inbox sorted by due date, read in index order (workflow.inbox._by_due)
+        Index("ix_human_task_due", "state", "due_at"),
         # one row per SpiffWorkflow task; the case's rows lie together, so a case's commands touch one page
         UniqueConstraint("instance_id", "task_id", name="uq_human_task_task"),
     )
