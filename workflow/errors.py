@@ -150,3 +150,17 @@ class StateDiverged(ShanyuError):
 
     code = "state_diverged"
     http_status = 500
+
+
+class ResourceExhausted(ShanyuError):
+    """A command ran out of memory or stack and was stopped; nothing was saved."""
+
+    code = "resource_exhausted"
+    http_status = 503
+
+
+class InternalError(ShanyuError):
+    """Something that is not a ``ShanyuError`` stopped a command: a defect of Shanyu. Nothing was saved."""
+
+    code = "internal_error"
+    http_status = 500

@@ -40,12 +40,14 @@ import functools
 import textwrap
 import traceback
 from collections.abc import Callable, Iterator, Mapping, MappingView
+from datetime import date, time
 from types import CodeType
 from typing import Any, Literal
 
 from SpiffWorkflow.bpmn.script_engine.python_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
+from workflow import jsondata
 from workflow.errors import ExpressionError, ShanyuError, UnsafeExpression, WorkflowFailed
 from workflow.sandbox_guards import (
     _BUILTINS,
@@ -89,6 +91,8 @@ _REFUSED_NODES = {
     "MatMult": "the @ operator is not allowed",
 }
 _CONSTANT_TYPES = (str, int, float, bool, type(None))
+_DATA_RESULTS = frozenset({list, dict, tuple, str, int, float})
+_SANDBOX_VALUES = (date, time)  # expressions work with them; storing them is refused by name (workflow.texts)
 _NOT_DATA = (Iterator, MappingView, range)
 
 
@@ -341,7 +345,10 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[mis
         code = _compiled(expression, "eval")
         self._refuse_shadowing(context, {})
         namespace = {**self.globals, **(external_context or {}), **context}
-        return self._run(code, expression, namespace)
+        result = self._run(code, expression, namespace)
+        if type(result) in _DATA_RESULTS:  # what may be stored (a DMN output, a payload); sets and views
+            _refuse_non_data(result, expression, "the result")  # only decide a condition's truth
+        return result
 
     def execute(
         self, script: str, context: dict[str, Any], external_context: Mapping[str, Any] | None = None
@@ -368,6 +375,7 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[mis
                     script,
                 )
             result[key] = value
+        _refuse_non_data(result, script, "")
         context.clear()
         context.update(result)
         return True
@@ -406,6 +414,22 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[mis
         except Exception as err:
             text = str(err) if len(str(err)) <= 300 else str(err)[:300] + "…"
             raise _expression_error(f"{type(err).__name__}: {text}", source, _line(err, source)) from err
+
+
+def _refuse_non_data(value: Any, source: str, what: str) -> None:
+    """Task data holds JSON data only, within ``workflow.jsondata``'s limits; this walk is bounded
+    by them too, so a value that would explode when written out is refused before it is."""
+    found = jsondata.fault(value, also=_SANDBOX_VALUES)
+    if found is None:
+        return
+    if what:
+        label = f"{what} at {found.where}" if found.where else what
+    else:
+        label = f"variable {found.where}" if found.where else "the task data"
+    reason = f"{label}: {found.reason}"
+    if found.is_limit:
+        raise UnsafeExpression(reason + "; task data is limited so that it can always be stored", expression=source)
+    raise _expression_error(reason + "; task data holds JSON data only", source)
 
 
 def _line(err: BaseException, source: str) -> int | None:
