@@ -11,6 +11,13 @@ Contract
     then releases the lock. ``nudge(due)`` asks for a sweep at ``due`` (default: now) if that is
     earlier than planned: a command that created an earlier timer in this process can call it.
 
+A case that fails
+    A case whose timers cannot fire (a broken diagram, an expression over its budget, a year the
+    calendar does not know) is logged and skipped; the others fire. It stays due and is tried again
+    at the next sweep, then after one poll interval, two, four, … at most an hour (``Backoff``,
+    business time), so a case that keeps failing costs little; ``last_result.deferred`` lists
+    the cases a sweep left for later.
+
 After downtime
     The first sweep of the process that becomes active fires everything that fell due meanwhile,
     once, earliest first (see ``workflow.timers``).
@@ -45,7 +52,7 @@ from .clock import Clock, SystemClock
 from .engine import Engine
 from .scheduler_lock import LeaderLock, lock_for
 from .store import Database
-from .timers import SweepResult, sweep
+from .timers import Backoff, SweepResult, sweep
 
 __all__ = ["JOB_ID", "Scheduler"]
 
@@ -76,6 +83,7 @@ class Scheduler:
         self.standby_interval = standby_interval
         self.lock = lock or lock_for(db)
         self.last_result: SweepResult | None = None
+        self.backoff = Backoff(first=timedelta(seconds=poll_interval))
         self.runs = 0  # runs of the job, active or standing by
         self.sweeps = 0  # sweeps run while active
         self.fired = 0  # timers fired by them
@@ -142,7 +150,11 @@ class Scheduler:
         delay = self.poll_interval
         try:
             if self._leading():
-                result = sweep(self.db, self.engine, self.clock.now(), stop=lambda: self._stopping)
+                now = self.clock.now()
+                result = sweep(
+                    self.db, self.engine, now, stop=lambda: self._stopping, skip=self.backoff.skip(now)
+                )
+                self.backoff.update(result)
                 self.last_result, self.sweeps, self.fired = result, self.sweeps + 1, self.fired + result.count
                 if result.next_due is not None:
                     delay = self._delay_until(result.next_due)
