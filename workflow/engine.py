@@ -36,6 +36,7 @@ from .errors import (
     MessageNotDelivered,
     NotFound,
     PermissionDenied,
+    ResourceExhausted,
     ShanyuError,
     StateDiverged,
     TaskAlreadyClaimed,
@@ -564,8 +565,15 @@ class Engine:
             inner = getattr(exc, "exception", None) or exc.__cause__
             if isinstance(inner, ShanyuError):
                 raise inner from exc
+            if isinstance(inner, MemoryError):
+                raise ResourceExhausted(f"Case {case.id} ran out of memory: a script, or the data it built, needs "
+                                        "more memory than this server has. Nothing was saved.",
+                                        instance_id=case.id) from exc
             raise WorkflowFailed(f"Case {case.id} could not proceed: {exc}. Nothing was saved.",
                                  instance_id=case.id) from exc
+        except MemoryError as exc:
+            raise ResourceExhausted(f"Case {case.id} ran out of memory: a script, or the data it built, needs more "
+                                    "memory than this server has. Nothing was saved.", instance_id=case.id) from exc
         except Exception as exc:
             raise WorkflowFailed(f"Case {case.id} could not proceed: {type(exc).__name__}: {exc}. Nothing was saved.",
                                  instance_id=case.id) from exc

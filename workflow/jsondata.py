@@ -6,7 +6,8 @@ Contract
     wrong and where. ``fault(value)`` walks a Python value (submitted data, what a script leaves in
     task data, what an expression returns) and returns a ``DataFault`` or ``None``; ``check(value,
     what=…)`` raises the fault as ``InvalidData``. The sandbox turns a fault into
-    ``UnsafeExpression`` or ``ExpressionError`` instead (``DataFault.is_limit``).
+    ``UnsafeExpression`` or ``ExpressionError`` instead (``DataFault.is_limit``: over a limit, or
+    containing itself, which is infinitely large when written out).
 
 What is accepted
     Objects (with text keys: JSON would turn a key 3 into "3"), lists (and
@@ -32,6 +33,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -43,7 +45,7 @@ __all__ = ["MAX_DEPTH", "MAX_INT_DIGITS", "MAX_TEXT", "STORED_TYPES", "DataFault
 
 MAX_DEPTH = 100  # levels of nested objects and lists (the top-level object is level 1)
 MAX_INT_DIGITS = 1_000  # decimal digits of one integer
-MAX_TEXT = 10_000_000  # characters of a value written out as JSON (shared parts counted each time)
+MAX_TEXT = 10_000_000  # characters of a value written out as JSON (at least; shared parts counted each time)
 # The non-JSON values SpiffWorkflow's serializer registry stores as tagged objects
 # (workflow.adapters.spiff.REGISTRY; tests/workflow/test_jsondata__limits.py pins the list).
 STORED_TYPES: tuple[type, ...] = (datetime, timedelta, UUID)
@@ -99,6 +101,60 @@ def _path(crumb: tuple[Any, ...] | None) -> str:
 
 
 _EXIT = object()  # marks, on the walk's stack, the end of a container's parts
+_NESTED = frozenset({dict, list, tuple})
+_BIG = 2**62
+
+
+def _scalar(item: Any, also: tuple[type, ...]) -> tuple[int, str | None, bool]:
+    """(characters written, the fault or None, whether it is a limit) for a value not nested. The
+    characters are a lower bound (an int counts 1), so "more than MAX_TEXT" is never overstated."""
+    kind = type(item)
+    if kind is str:
+        if not item.isascii() and (reason := _text_fault(item)):
+            return 0, f"text {reason}", False
+        return len(item) + 2, None, False
+    if kind is int:
+        if (item > _BIG or item < -_BIG) and (reason := _int_fault(item)):
+            return 0, reason, True
+        return 1, None, False
+    if kind is float:
+        return 3, _float_fault(item), False
+    if kind is bool or item is None:
+        return 4, None, False
+    if isinstance(item, STORED_TYPES) or (also and isinstance(item, also)):
+        return 20, None, False
+    if isinstance(item, (bool, int, float, str)):  # subclasses (an IntEnum…) would not load back as such
+        return 0, f"a {kind.__name__} value is not plain JSON data", False
+    hint = (
+        "; convert it with list() or sorted()" if isinstance(item, (set, frozenset))
+        else "; store it as text with .isoformat()" if isinstance(item, (date, time))
+        else ""
+    )
+    return 0, f"a {kind.__name__} is not JSON data{hint}", False
+
+
+def _flat(values: Sequence[Any], also: tuple[type, ...], room: int) -> tuple[int, int, str | None, bool, bool]:
+    """The not-nested ``values`` of one list or object: (characters written, index of the first
+    fault, its reason, whether it is a limit, whether any value is nested). Lists of one plain type
+    are checked at C speed; others element by element, stopping once past ``room`` characters."""
+    kinds = set(map(type, values))
+    if kinds == {int} and max(values) <= _BIG and min(values) >= -_BIG:
+        return len(values), -1, None, False, False
+    if kinds == {str} and all(map(str.isascii, values)):
+        return sum(map(len, values)) + 2 * len(values), -1, None, False, False
+    if kinds == {float} and all(map(math.isfinite, values)):
+        return 3 * len(values), -1, None, False, False
+    written = 0
+    for index, value in enumerate(values):
+        if type(value) in _NESTED:
+            continue
+        chars, reason, limit = _scalar(value, also)
+        if reason is not None:
+            return written, index, reason, limit, False
+        written += chars
+        if written > room:
+            break
+    return written, -1, None, False, not kinds.isdisjoint(_NESTED)
 
 
 def fault(value: Any, *, top_level: str = "", also: tuple[type, ...] = ()) -> DataFault | None:
@@ -108,86 +164,79 @@ def fault(value: Any, *, top_level: str = "", also: tuple[type, ...] = ()) -> Da
 
     Each container is walked once: a container met again (shared) adds the size and height it was
     found to have, so the walk's cost is that of the distinct parts, while ``written`` counts what
-    writing out the whole value would cost."""
+    writing out the whole value would cost. Only nested values go on the walk's stack."""
     # Stack entries: (value, depth, crumb), or (_EXIT, container, (written, deepest, depth) as they
     # were on entering it) once its parts are done; a crumb is (parent crumb, key) and becomes a
     # path only when something is wrong.
     root: tuple[Any, ...] | None = (None, top_level) if top_level else None
     stack: list[tuple[Any, Any, Any]] = [(value, 0, root)]
     sizes: dict[int, tuple[int, int]] = {}  # id of a container walked completely -> (written, height)
-    open_: dict[int, int] = {}  # ids of the containers being walked -> their depth (a cycle meets one)
+    open_: set[int] = set()  # ids of the containers being walked (a cycle meets one of them again)
     deepest = 0
     written = 0
+    too_large = (f"it would take more than {MAX_TEXT:,} characters written out as JSON (parts that "
+                 "appear several times count each time)")
     while stack:
         item, depth, crumb = stack.pop()
         if item is _EXIT:  # depth is the container, crumb what was saved on entering it
             before, outer_deepest, level = crumb
-            del open_[id(depth)]
+            open_.discard(id(depth))
             sizes[id(depth)] = (written - before, deepest - level)
             deepest = max(deepest, outer_deepest)
             continue
         kind = type(item)
-        if kind is str:
-            written += len(item) + 3
-            if not item.isascii() and (reason := _text_fault(item)):
-                return DataFault(f"text {reason}", _path(crumb))
-        elif kind is int:
-            written += 4
-            if (item > 2**62 or item < -(2**62)) and (reason := _int_fault(item)):
-                return DataFault(reason, _path(crumb), is_limit=True)
-        elif kind is float:
-            written += 8
-            if reason := _float_fault(item):
-                return DataFault(reason, _path(crumb))
-        elif kind is bool or item is None:
-            written += 5
-        elif kind is dict or kind is list or kind is tuple:
-            key_id = id(item)
-            if key_id in open_:
-                return DataFault("a structure that contains itself cannot be written out as JSON", _path(crumb))
-            known = sizes.get(key_id)
-            if known is not None:
-                written += known[0]
-                deepest = max(deepest, depth + known[1])
-            elif depth >= MAX_DEPTH:
-                return DataFault(f"nested more than {MAX_DEPTH} levels deep", _path(crumb), is_limit=True)
-            else:
-                stack.append((_EXIT, item, (written, deepest, depth)))
-                open_[key_id] = depth
-                deepest = depth + 1
-                written += 1 + 2 * len(item)  # at least a bracket and, per part, one character and a comma
-            if deepest > MAX_DEPTH:
-                return DataFault(f"nested more than {MAX_DEPTH} levels deep", _path(crumb), is_limit=True)
-            if known is None and written <= MAX_TEXT:
-                if kind is dict:
-                    for key, inner in item.items():
-                        if type(key) is str:
-                            written += len(key) + 3
-                            if not key.isascii() and (reason := _text_fault(key)):
-                                return DataFault(f"a key {reason}", _path(crumb))
-                        else:  # JSON would turn 3 into "3": the data would change when stored
-                            return DataFault(f"an object key must be text, not a {type(key).__name__}", _path(crumb))
-                        stack.append((inner, depth + 1, (crumb, key)))
-                else:
-                    stack.extend((inner, depth + 1, (crumb, index)) for index, inner in enumerate(item))
-        elif isinstance(item, STORED_TYPES) or (also and isinstance(item, also)):
-            written += 40
-        elif isinstance(item, (bool, int, float, str)):  # subclasses (an IntEnum…) would not load back as such
-            return DataFault(f"a {kind.__name__} value is not plain JSON data", _path(crumb))
+        if kind not in _NESTED:
+            chars, reason, limit = _scalar(item, also)
+            if reason is not None:
+                return DataFault(reason, _path(crumb), limit)
+            written += chars
+            continue
+        if id(item) in open_:
+            return DataFault("a structure that contains itself cannot be written out as JSON", _path(crumb),
+                             is_limit=True)  # it would be infinitely large
+        known = sizes.get(id(item))
+        if known is not None:
+            written += known[0]
+            deepest = max(deepest, depth + known[1])
+        elif depth >= MAX_DEPTH:
+            return DataFault(f"nested more than {MAX_DEPTH} levels deep", _path(crumb), is_limit=True)
         else:
-            hint = (
-                "; convert it with list() or sorted()" if isinstance(item, (set, frozenset))
-                else "; store it as text with .isoformat()" if isinstance(item, (date, time))
-                else ""
-            )
-            return DataFault(f"a {kind.__name__} is not JSON data{hint}", _path(crumb))
-        if written > MAX_TEXT:
-            return DataFault(
-                f"it would take more than {MAX_TEXT:,} characters written out as JSON (parts that "
-                "appear several times count each time)",
-                re.split(r"[.\[]", _path(crumb), maxsplit=1)[0],  # where it stopped says little: the top key
-                is_limit=True,
-            )
+            stack.append((_EXIT, item, (written, deepest, depth)))
+            open_.add(id(item))
+            deepest = depth + 1
+            written += 2 + len(item)  # brackets and commas
+            scalars_done = skip_parts = False
+            if kind is not dict and len(item) > 64:  # a long list: its plain values at C speed first
+                chars, index, reason, limit, nested = _flat(item, also, MAX_TEXT - written)
+                if reason is not None:
+                    return DataFault(reason, _path((crumb, index)), limit)
+                written += chars
+                scalars_done, skip_parts = True, not nested or written > MAX_TEXT
+            for label, inner in () if skip_parts else item.items() if kind is dict else enumerate(item):
+                if kind is dict:
+                    if type(label) is not str:  # JSON would turn 3 into "3": the data would change
+                        return DataFault(f"an object key must be text, not a {type(label).__name__}", _path(crumb))
+                    written += len(label) + 3
+                    if not label.isascii() and (reason := _text_fault(label)):
+                        return DataFault(f"a key {reason}", _path(crumb))
+                inner_kind = type(inner)
+                if inner_kind in _NESTED:
+                    stack.append((inner, depth + 1, (crumb, label)))
+                elif scalars_done:
+                    continue
+                elif inner_kind is str and inner.isascii():
+                    written += len(inner) + 2
+                else:
+                    chars, reason, limit = _scalar(inner, also)
+                    if reason is not None:
+                        return DataFault(reason, _path((crumb, label)), limit)
+                    written += chars
+        if deepest > MAX_DEPTH:
+            return DataFault(f"nested more than {MAX_DEPTH} levels deep", _path(crumb), is_limit=True)
+        if written > MAX_TEXT:  # where it stopped says little: name the top-level part
+            return DataFault(too_large, re.split(r"[.\[]", _path(crumb), maxsplit=1)[0], is_limit=True)
+    if written > MAX_TEXT:
+        return DataFault(too_large, top_level, is_limit=True)
     return None
 
 

@@ -346,8 +346,8 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[mis
         self._refuse_shadowing(context, {})
         namespace = {**self.globals, **(external_context or {}), **context}
         result = self._run(code, expression, namespace)
-        if type(result) in _DATA_RESULTS:  # what may be stored (a DMN output, a payload); sets and views
-            _refuse_non_data(result, expression, "the result")  # only decide a condition's truth
+        if type(result) in _DATA_RESULTS:  # it may be stored (a DMN output, a payload): refuse what would
+            _refuse_non_data(result, expression, "the result", limits_only=True)  # explode when written out
         return result
 
     def execute(
@@ -404,8 +404,10 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[mis
             raise _expression_error(err.message, source, _line(err, source), **err.details) from err
         except ShanyuError:
             raise
-        except (RecursionError, MemoryError) as err:
-            raise UnsafeExpression("nested too deeply or too large", expression=source) from err
+        except RecursionError as err:
+            raise UnsafeExpression("nested too deeply", expression=source) from err
+        except MemoryError as err:
+            raise UnsafeExpression("ran out of memory: it needs more than this server has", expression=source) from err
         except NameError as err:
             names = sorted(k for k in namespace if not k.startswith("_") and k not in self.globals)
             shown = ", ".join(names[:20]) + (", …" if len(names) > 20 else "") if names else "(none)"
@@ -416,11 +418,13 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[mis
             raise _expression_error(f"{type(err).__name__}: {text}", source, _line(err, source)) from err
 
 
-def _refuse_non_data(value: Any, source: str, what: str) -> None:
+def _refuse_non_data(value: Any, source: str, what: str, *, limits_only: bool = False) -> None:
     """Task data holds JSON data only, within ``workflow.jsondata``'s limits; this walk is bounded
-    by them too, so a value that would explode when written out is refused before it is."""
+    by them too, so a value that would explode when written out is refused before it is. With
+    ``limits_only`` (an expression's result, which often only decides a condition), values that
+    are merely not JSON pass: the store refuses them by name if they ever get there."""
     found = jsondata.fault(value, also=_SANDBOX_VALUES)
-    if found is None:
+    if found is None or (limits_only and not found.is_limit):
         return
     if what:
         label = f"{what} at {found.where}" if found.where else what

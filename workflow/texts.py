@@ -49,7 +49,12 @@ def _literal(value: Any) -> str:
 
 
 def sha256(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError as exc:  # a lone surrogate that got past the checks at the edges
+        raise WorkflowFailed(f"The case cannot be saved: its data holds text that is not valid Unicode "
+                             f"({text[exc.start]!r}). Nothing was saved.") from None
+    return hashlib.sha256(data).hexdigest()
 
 
 class _NotPlain(Exception):

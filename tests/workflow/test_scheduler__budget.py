@@ -1,7 +1,7 @@
 """A case whose timer leads into work over its budget never holds up the others (issue 10, "No hangs").
 
 ``hostile_timer`` waits for its timer, then doubles a list ``levels`` times by sharing its parts: with
-20 levels it is small in memory but would be over 10,000,000 characters written out. The sandbox
+21 levels it is small in memory but would be over 10,000,000 characters written out. The sandbox
 refuses it within its budget; the sweep logs the case, skips it and fires the next one on time; the
 refused case stays due and the scheduler tries it again later, less and less often. Real APScheduler
 jobs with short intervals, business time on a fake clock; tests wait for outcomes, never durations.
@@ -28,7 +28,7 @@ from workflow.users import Actor
 
 ADMIN = Actor("admin", frozenset({"admin"}))
 BASE = FakeClock("2022-03-01T09:00:00+08:00").now()
-OVER_BUDGET = 20  # levels: 2**20 leaves, more than task data may hold once written out
+OVER_BUDGET = 21  # levels: 2**21 leaves, more than task data may hold once written out
 
 
 def start(db: Database, engine: Engine, clock: FakeClock, due: datetime, levels: int) -> int:
