@@ -14,8 +14,8 @@ What is accepted
     tuples, written as lists), text that is valid Unicode (no lone surrogates such as ``\\ud800``),
     integers of at most ``MAX_INT_DIGITS`` digits, finite floats (``NaN`` and ``Infinity`` are not
     JSON), booleans, null, and the values SpiffWorkflow's serializer stores as tagged objects
-    (``STORED_TYPES``). Nested at most ``MAX_DEPTH`` levels, and at most ``MAX_TEXT`` characters
-    once written out.
+    (``STORED_TYPES``). Nested at most ``MAX_DEPTH`` levels, with at most ``MAX_VALUES`` values and
+    ``MAX_TEXT`` characters once written out.
 
 Why these limits
     Python's JSON encoder and decoder, ``copy.deepcopy`` (SpiffWorkflow copies task data from task
@@ -24,7 +24,9 @@ Why these limits
     Python refuses to convert integers of more than 4,300 digits to and from text. A structure
     built by a script can share one part many times (``a = [a, a]`` sixty times over); it is small
     in memory but astronomically large once written out, so the walk counts every part as often as
-    it would be written and stops at ``MAX_TEXT``: it never costs more than writing out that much.
+    it would be written and stops at ``MAX_VALUES`` or ``MAX_TEXT``, walking each shared part once.
+    Every value costs the engine time to store, load, copy and compare (a case with a million
+    values takes tens of seconds per command): ``MAX_VALUES`` keeps a command within seconds.
     The walk is iterative: it cannot itself run out of stack.
 """
 
@@ -41,11 +43,12 @@ from uuid import UUID
 
 from .errors import InvalidData
 
-__all__ = ["MAX_DEPTH", "MAX_INT_DIGITS", "MAX_TEXT", "STORED_TYPES", "DataFault", "check", "fault", "loads"]
+__all__ = ["MAX_DEPTH", "MAX_INT_DIGITS", "MAX_TEXT", "MAX_VALUES", "STORED_TYPES", "DataFault", "check", "fault", "loads"]
 
 MAX_DEPTH = 100  # levels of nested objects and lists (the top-level object is level 1)
 MAX_INT_DIGITS = 1_000  # decimal digits of one integer
 MAX_TEXT = 10_000_000  # characters of a value written out as JSON (at least; shared parts counted each time)
+MAX_VALUES = 250_000  # values in it (numbers, texts, lists, objects), shared parts counted each time
 # The non-JSON values SpiffWorkflow's serializer registry stores as tagged objects
 # (workflow.adapters.spiff.REGISTRY; tests/workflow/test_jsondata__limits.py pins the list).
 STORED_TYPES: tuple[type, ...] = (datetime, timedelta, UUID)
@@ -170,10 +173,13 @@ def fault(value: Any, *, top_level: str = "", also: tuple[type, ...] = ()) -> Da
     # path only when something is wrong.
     root: tuple[Any, ...] | None = (None, top_level) if top_level else None
     stack: list[tuple[Any, Any, Any]] = [(value, 0, root)]
-    sizes: dict[int, tuple[int, int]] = {}  # id of a container walked completely -> (written, height)
+    sizes: dict[int, tuple[int, int, int]] = {}  # id of a walked container -> (written, height, values)
     open_: set[int] = set()  # ids of the containers being walked (a cycle meets one of them again)
     deepest = 0
     written = 0
+    count = 1  # values: the top one, then each container's parts as it is entered
+    too_many = (f"it has more than {MAX_VALUES:,} values (numbers, texts, lists and objects; parts that "
+                "appear several times count each time)")
     too_large = (f"it would take more than {MAX_TEXT:,} characters written out as JSON (parts that "
                  "appear several times count each time)")
     while stack:
@@ -181,7 +187,7 @@ def fault(value: Any, *, top_level: str = "", also: tuple[type, ...] = ()) -> Da
         if item is _EXIT:  # depth is the container, crumb what was saved on entering it
             before, outer_deepest, level = crumb
             open_.discard(id(depth))
-            sizes[id(depth)] = (written - before, deepest - level)
+            sizes[id(depth)] = (written - before[0], deepest - level, count - before[1])
             deepest = max(deepest, outer_deepest)
             continue
         kind = type(item)
@@ -198,15 +204,17 @@ def fault(value: Any, *, top_level: str = "", also: tuple[type, ...] = ()) -> Da
         if known is not None:
             written += known[0]
             deepest = max(deepest, depth + known[1])
+            count += known[2]
         elif depth >= MAX_DEPTH:
             return DataFault(f"nested more than {MAX_DEPTH} levels deep", _path(crumb), is_limit=True)
         else:
-            stack.append((_EXIT, item, (written, deepest, depth)))
+            stack.append((_EXIT, item, ((written, count), deepest, depth)))
             open_.add(id(item))
             deepest = depth + 1
             written += 2 + len(item)  # brackets and commas
-            scalars_done = skip_parts = False
-            if kind is not dict and len(item) > 64:  # a long list: its plain values at C speed first
+            count += len(item)
+            scalars_done = skip_parts = count > MAX_VALUES
+            if not skip_parts and kind is not dict and len(item) > 64:  # a long list: its plain values at C speed first
                 chars, index, reason, limit, nested = _flat(item, also, MAX_TEXT - written)
                 if reason is not None:
                     return DataFault(reason, _path((crumb, index)), limit)
@@ -233,10 +241,11 @@ def fault(value: Any, *, top_level: str = "", also: tuple[type, ...] = ()) -> Da
                     written += chars
         if deepest > MAX_DEPTH:
             return DataFault(f"nested more than {MAX_DEPTH} levels deep", _path(crumb), is_limit=True)
-        if written > MAX_TEXT:  # where it stopped says little: name the top-level part
-            return DataFault(too_large, re.split(r"[.\[]", _path(crumb), maxsplit=1)[0], is_limit=True)
-    if written > MAX_TEXT:
-        return DataFault(too_large, top_level, is_limit=True)
+        if written > MAX_TEXT or count > MAX_VALUES:  # where it stopped says little: name the top-level part
+            where = re.split(r"[.\[]", _path(crumb), maxsplit=1)[0]
+            return DataFault(too_many if count > MAX_VALUES else too_large, where, is_limit=True)
+    if written > MAX_TEXT or count > MAX_VALUES:
+        return DataFault(too_many if count > MAX_VALUES else too_large, top_level, is_limit=True)
     return None
 
 

@@ -171,9 +171,9 @@ SCRIPTS = {
     "int keys": ("a = {1: 2}", "expression_error", "an object key must be text"),
     "refers to itself": ("a = []\na.append(a)", "unsafe_expression", "contains itself"),
     "deeply nested": ("a = []\nfor i in range(5000):\n    a = [a]", "unsafe_expression", "nested more than 100"),
-    "shared parts": ("a = [1]\nfor i in range(60):\n    a = [a, a]", "unsafe_expression", "10,000,000 characters"),
-    "memory when written out": ('s = "x" * 5000000\nt = [s] * 5000000', "unsafe_expression",
-                                "10,000,000 characters"),
+    "shared parts": ("a = [1]\nfor i in range(60):\n    a = [a, a]", "unsafe_expression", "250,000 values"),
+    "memory when written out": ('s = "x" * 5000000\nt = [s] * 2', "unsafe_expression", "10,000,000 characters"),
+    "many values": ("t = [0] * 5000000", "unsafe_expression", "250,000 values"),
 }
 
 
@@ -191,9 +191,14 @@ def test_a_script_result_that_is_not_json_data_is_refused(ready: Shanyu, tmp_pat
     assert "计算" in message  # the task's name
 
 
-def test_a_script_within_the_limits_runs(ready: Shanyu, tmp_path: Path) -> None:
-    deploy_script(ready, tmp_path, "scripted", "a = [1]\nfor i in range(10):\n    a = [a, a]\nb = (1, 2)")
-    case = ready.ok("start", "scripted", "--as", "city")
+def test_shared_parts_count_as_often_as_they_are_written(ready: Shanyu, tmp_path: Path) -> None:
+    """Doubling a list 17 times makes 2**18 - 1 lists and 2**17 numbers once written out: over the
+    limit of 250,000 values, refused; 16 times (196,607 values) runs."""
+    doubling = "a = [1]\nfor i in range(levels):\n    a = [a, a]\nb = (1, 2)"
+    deploy_script(ready, tmp_path, "scripted", doubling)
+    refused(ready, "start", "scripted", "--data", '{"levels": 17}', "--as", "city", code="unsafe_expression",
+            says="variable a: it has more than 250,000 values")
+    case = ready.ok("start", "scripted", "--data", '{"levels": 16}', "--as", "city")
     assert [t["bpmn_id"] for t in case["tasks"]] == ["Task_1"]
 
 
@@ -246,10 +251,8 @@ def test_deploy_refuses_a_sequence_too_long_naming_the_limit(ready: Shanyu, tmp_
     path.write_text(chain("chain", tasks), encoding="utf-8")
     message = refused(ready, "deploy", str(path), "--as", "owner", code="invalid_spec", says="at most 300")
     assert f"{tasks + 2} elements one after another" in message and "Recursion" not in message
+    assert "element 'EndEvent_1'" in message  # where the sequence reaches past the limit
 
-
-def test_a_sequence_at_the_limit_deploys_and_runs(ready: Shanyu, tmp_path: Path) -> None:
-    path = tmp_path / "chain.bpmn"
     path.write_text(chain("chain", 298), encoding="utf-8")  # 300 elements with its start and end
     [deployed] = ready.ok("deploy", str(path), "--as", "owner")
     assert deployed["created"]
@@ -275,7 +278,7 @@ def test_timers_fire_skips_a_case_over_its_budget_and_fires_the_others(ready: Sh
     assert result["cases"] == [light]
     [failure] = result["failed"]
     assert (failure["instance_id"], failure["error"]) == (heavy, "unsafe_expression")
-    assert "10,000,000 characters" in failure["message"]
+    assert "250,000 values" in failure["message"]
     assert ready.ok("history", "verify")["ok"]
     before = snapshot(ready)
     again = ready("timers", "fire")  # it stays due and fails again, alone; nothing changes

@@ -1,7 +1,7 @@
 """A case whose timer leads into work over its budget never holds up the others (issue 10, "No hangs").
 
 ``hostile_timer`` waits for its timer, then doubles a list ``levels`` times by sharing its parts: with
-21 levels it is small in memory but would be over 10,000,000 characters written out. The sandbox
+21 levels it is small in memory but would be over 250,000 values written out. The sandbox
 refuses it within its budget; the sweep logs the case, skips it and fires the next one on time; the
 refused case stays due and the scheduler tries it again later, less and less often. Real APScheduler
 jobs with short intervals, business time on a fake clock; tests wait for outcomes, never durations.
@@ -69,7 +69,7 @@ def test_a_case_over_its_budget_is_skipped_and_the_next_fires_on_time(
     assert result is not None
     [failure] = result.failed
     assert (failure.instance_id, failure.error) == (heavy, "unsafe_expression")
-    assert "10,000,000 characters" in failure.message and "翻倍" in failure.message
+    assert "250,000 values" in failure.message and "翻倍" in failure.message
     assert f"case {heavy}: its due timers could not fire" in caplog.text
     with db.read() as session:
         assert verify_instance(session, heavy).ok and verify_instance(session, light).ok
