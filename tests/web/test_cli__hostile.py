@@ -107,6 +107,13 @@ def test_a_district_code_longer_than_its_column_is_refused(ready: Shanyu) -> Non
             code="invalid_data", says="at most 20 printable characters")
 
 
+@pytest.mark.parametrize("backend", [pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_a_value_too_long_for_its_column_is_an_error_line(ready: Shanyu) -> None:
+    """PostgreSQL enforces the width of text columns (SQLite does not)."""
+    refused(ready, "lane", "map", "长" * 300, "admin", code="invalid_data",
+            says="The database refused a value: value too long")
+
+
 def test_an_argument_that_is_not_utf8_is_refused(ready: Shanyu) -> None:
     refused(ready, "start", "engine_\udcff", "--as", "city", code="invalid_data", says="not valid UTF-8")
     refused(ready, "user", "add", "bob\udcfe", "--role", "admin", code="invalid_data", says="not valid UTF-8")
