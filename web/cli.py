@@ -15,13 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import DataError
 
 from web import cli_timers, demo
-from workflow import history, jsondata, migrate
+from workflow import history, migrate
 from workflow.clock import SHANGHAI, SystemClock
 from workflow.engine import Engine, TaskView
-from workflow.errors import DatabaseNotReady, InternalError, InvalidData, ResourceExhausted, ShanyuError
+from workflow.errors import DatabaseNotReady, InvalidData, ShanyuError
 from workflow.inbox import claimable_tasks
 from workflow.specs import SUFFIXES
 from workflow.store import Database, HumanTask
@@ -90,6 +89,8 @@ def _require_schema(db: Database) -> None:
 def parse_json(text: str | None, what: str) -> dict[str, Any]:
     if text is None:
         return {}
+    from workflow import jsondata
+
     if text == "-":
         text = sys.stdin.read()
     value = jsondata.loads(text, what=what)
@@ -343,6 +344,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _check_arguments(args: argparse.Namespace) -> None:
     """Arguments that are not valid UTF-8 reach Python as lone surrogates, which no database stores."""
+    from workflow import jsondata
+
     for name, value in vars(args).items():
         for item in value if isinstance(value, list) else [value]:
             if isinstance(item, str) and jsondata.fault(item) is not None:
@@ -383,6 +386,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _unexpected(exc: Exception) -> ShanyuError:
     """What the user reads when something other than a ``ShanyuError`` stops a command. Nothing was
     saved: every command runs in one transaction, which the error rolled back."""
+    from sqlalchemy.exc import DataError
+
+    from workflow.errors import InternalError, ResourceExhausted
+
     if isinstance(exc, MemoryError):
         return ResourceExhausted("The command ran out of memory and was stopped; nothing was saved.")
     if isinstance(exc, DataError):  # PostgreSQL refused a value (too long for its column, say)
