@@ -92,7 +92,7 @@ def parse_json(text: str | None, what: str) -> dict[str, Any]:
     from workflow import jsondata
 
     if text == "-":
-        text = sys.stdin.read()
+        text = sys.stdin.read(jsondata.MAX_TEXT + 1)  # loads refuses more; no need to read it all
     value = jsondata.loads(text, what=what)
     if not isinstance(value, dict):
         raise InvalidData(f"{what} must be a JSON object like '{{\"score\": 90}}'.")

@@ -285,6 +285,8 @@ _DECODER = json.JSONDecoder(parse_int=_parse_int, parse_float=_parse_float, pars
 def loads(text: str, *, what: str = "The data", object_pairs_hook: Any = None) -> Any:
     """Parse JSON text a person or a file supplied and ``check`` it (see module doc).
     ``InvalidData`` names ``what``, the fault and, for malformed text, its line and column."""
+    if len(text) > MAX_TEXT:
+        raise InvalidData(f"{what} is longer than {MAX_TEXT:,} characters. Nothing was saved.")
     decoder = _DECODER
     if object_pairs_hook is not None:
         decoder = json.JSONDecoder(parse_int=_parse_int, parse_float=_parse_float,

@@ -121,6 +121,7 @@ def test_the_walk_itself_never_recurses() -> None:
         ('{"a": 1e400}', "the number 1e400 is too large"),
         ('{"a": "\\ud800"}', "lone surrogate"),
         ('{"a": 1', "is not valid JSON"),
+        ('{"a": "' + "x" * MAX_TEXT + '"}', "longer than 10,000,000 characters"),
     ],
 )
 def test_loads_refuses_text_that_is_not_json_data_we_accept(text: str, says: str) -> None:
