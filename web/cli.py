@@ -95,12 +95,11 @@ def _require_schema(db: Database) -> None:
 def parse_json(text: str | None, what: str) -> dict[str, Any]:
     if text is None:
         return {}
+    from workflow import jsondata
+
     if text == "-":
-        text = sys.stdin.read()
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidData(f"{what} is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno}).") from exc
+        text = sys.stdin.read(jsondata.MAX_TEXT + 1)  # loads refuses more; no need to read it all
+    value = jsondata.loads(text, what=what)
     if not isinstance(value, dict):
         raise InvalidData(f"{what} must be a JSON object like '{{\"score\": 90}}'.")
     return value
@@ -291,6 +290,24 @@ def resolve(reference: str) -> Callable[[Context], None]:
     return fn
 
 
+def _check_arguments(args: argparse.Namespace) -> None:
+    """Arguments that are not valid UTF-8 reach Python as lone surrogates, which no database stores."""
+    from workflow import jsondata
+
+    for name, value in vars(args).items():
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str) and jsondata.fault(item) is not None:
+                shown = item.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+                raise InvalidData(f"The argument {shown} ({name.replace('_', '-')}) is not valid UTF-8 text.")
+
+
+def _report(ctx: Context, exc: ShanyuError) -> None:
+    if ctx.json:
+        print(json.dumps(exc.to_dict(), ensure_ascii=False, default=str), file=sys.stderr)
+    else:
+        print(f"error: {exc.message}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None) -> int:
     """Run one command; returns the exit status (also for --help and usage errors). ``clock``
     (default: the system clock) is the time every command runs at."""
@@ -300,18 +317,39 @@ def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None) -> in
         return int(exc.code or 0)
     ctx = Context(args, clock)
     try:
+        _check_arguments(args)
         resolve(args.fn)(ctx)
     except ShanyuError as exc:
-        if ctx.json:
-            print(json.dumps(exc.to_dict(), ensure_ascii=False, default=str), file=sys.stderr)
-        else:
-            print(f"error: {exc.message}", file=sys.stderr)
+        _report(ctx, exc)
         return 1
     except SystemExit as exc:
         return int(exc.code or 0)
+    except Exception as exc:  # noqa: BLE001 - a defect or an exhausted resource: a message, not a traceback
+        _report(ctx, _unexpected(exc))
+        return 1
     finally:
         ctx.close()
     return 0
+
+
+def _unexpected(exc: Exception) -> ShanyuError:
+    """What the user reads when something other than a ``ShanyuError`` stops a command. Nothing was
+    saved: every command runs in one transaction, which the error rolled back."""
+    from sqlalchemy.exc import DataError
+
+    from workflow.errors import InternalError, ResourceExhausted
+
+    if isinstance(exc, MemoryError):
+        return ResourceExhausted("The command ran out of memory and was stopped; nothing was saved.")
+    if isinstance(exc, DataError):  # PostgreSQL refused a value (too long for its column, say)
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
+        return InvalidData(f"The database refused a value: {reason}. Nothing was saved.")
+    if isinstance(exc, RecursionError):
+        return ResourceExhausted("The command met a structure nested too deeply to handle and was stopped; "
+                                 "nothing was saved.")
+    text = str(exc) if len(str(exc)) <= 300 else str(exc)[:300] + "…"
+    return InternalError(f"Unexpected {type(exc).__name__}: {text}. Nothing was saved; this is a defect of "
+                         "Shanyu, please report it with this message.")
 
 
 if __name__ == "__main__":

@@ -41,6 +41,10 @@ Lines starting with ``#`` are comments; ``# year: NNNN`` declares the year and `
 the announcement. Without a ``# year`` line the year is taken from the file name, which must then
 hold exactly one four-digit number (``holidays_2099.csv``).
 
+Limits: a name holds at most ``MAX_NAME`` printable characters, the source ``MAX_SOURCE``, a CSV
+row ``MAX_LINE``; JSON files are read with ``workflow.jsondata.loads`` (nesting, numbers, valid
+Unicode); a NUL character anywhere is refused (PostgreSQL stores no NUL in text).
+
 Checks (each failure raises ``InvalidData`` naming the file, the line or entry, and the fault):
 dates are real dates written ``YYYY-MM-DD``; all lie in the declared year; no date appears twice;
 the type is one of the four words above; a ``workday`` entry falls on a Saturday or Sunday (a
@@ -50,18 +54,21 @@ weekday is a working day anyway, so such an entry is a typo); the file lists at 
 from __future__ import annotations
 
 import csv
-import json
 import re
 from dataclasses import dataclass
 from datetime import MAXYEAR, MINYEAR, date
 from pathlib import Path
 from typing import Any
 
+from workflow import jsondata
 from workflow.calendar import DayOverride
 from workflow.errors import InvalidData
 
 __all__ = ["ImportedYear", "load_overrides", "parse_type"]
 
+MAX_LINE = 10_000  # characters of one CSV row (a day's name is a few words)
+MAX_NAME = 200  # characters of a day's name
+MAX_SOURCE = 300  # characters of the announcement's title
 _TYPES = {"holiday": False, "休": False, "workday": True, "班": True}
 _DATE_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}")
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -96,6 +103,10 @@ def load_overrides(path: Path) -> ImportedYear:
         raise InvalidData(
             f"{path}: not UTF-8 text (bad byte at offset {exc.start}); save the file as UTF-8", file=str(path)
         ) from None
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise InvalidData(f"{path}, line {line}: holds a NUL character, which is not text; "
+                          "save the file as plain UTF-8 text", file=str(path), line=line)
     return _load_json(path, text) if suffix == ".json" else _load_csv(path, text)
 
 
@@ -132,10 +143,15 @@ class _Checker:
             )
         if not isinstance(raw_name, str):
             raise self.fail(where, f"name {raw_name!r} is not text")
+        if len(raw_name.strip()) > MAX_NAME or not raw_name.strip().isprintable():
+            raise self.fail(where, f"the name must be at most {MAX_NAME} printable characters")
         self.seen[day] = where
         self.days.append(DayOverride(day, kind, raw_name.strip()))
 
     def result(self, source: str) -> ImportedYear:
+        if len(source) > MAX_SOURCE or not source.isprintable():
+            raise InvalidData(f"{self.path}: the source must be at most {MAX_SOURCE} printable characters "
+                              "(the announcement's title)", file=str(self.path))
         if not self.days:
             raise InvalidData(f"{self.path}: lists no days for {self.year}", file=str(self.path))
         return ImportedYear(self.year, source, tuple(sorted(self.days, key=lambda d: d.day)))
@@ -162,15 +178,9 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _load_json(path: Path, text: str) -> ImportedYear:
     try:
-        data = json.loads(text, object_pairs_hook=_unique_keys)
-    except json.JSONDecodeError as exc:
-        raise InvalidData(
-            f"{path}, line {exc.lineno} column {exc.colno}: not valid JSON ({exc.msg})",
-            file=str(path),
-            line=exc.lineno,
-        ) from None
-    except ValueError as exc:
-        raise InvalidData(f"{path}: {exc}", file=str(path)) from None
+        data = jsondata.loads(text, what=str(path), object_pairs_hook=_unique_keys)
+    except InvalidData as exc:
+        raise InvalidData(exc.message, file=str(path), **exc.details) from None
     if not isinstance(data, dict):
         raise InvalidData(
             f"{path}: the top level must be an object with year, source and days", file=str(path)
@@ -225,7 +235,14 @@ def _load_csv(path: Path, text: str) -> ImportedYear:
                     )
                 declared[key] = (number, match.group(2))
         elif stripped and set(stripped) != {","}:
-            rows.append((number, next(csv.reader([line]))))
+            if len(line) > MAX_LINE:
+                raise InvalidData(f"{path}, line {number}: longer than {MAX_LINE:,} characters; a row holds a "
+                                  "date, a type and a name", file=str(path), line=number)
+            try:
+                rows.append((number, next(csv.reader([line]))))
+            except csv.Error as exc:
+                raise InvalidData(f"{path}, line {number}: not a CSV row ({exc})", file=str(path),
+                                  line=number) from None
     if "year" in declared:
         year = _check_year(path, f"line {declared['year'][0]}", declared["year"][1])
     else:

@@ -1,7 +1,8 @@
 """The canonical JSON text (sorted keys, no spaces, UTF-8) and SHA-256 that everything hashed uses.
 
 Apart from ``workflow.texts`` (which needs SpiffWorkflow for the stored task texts) so that reading
-and verifying history does not import the BPMN engine.
+and verifying history does not import the BPMN engine. NaN and the infinities are not JSON: the
+encoder refuses them (``workflow.jsondata`` keeps them out of everything stored in the first place).
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ import hashlib
 import json
 from typing import Any
 
-_canonical = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode
+from .errors import WorkflowFailed
+
+_canonical = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 
 
 def canonical_json(value: Any) -> str:
@@ -19,4 +22,9 @@ def canonical_json(value: Any) -> str:
 
 
 def sha256(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError as exc:  # a lone surrogate that got past the checks at the edges
+        raise WorkflowFailed(f"The case cannot be saved: its data holds text that is not valid Unicode "
+                             f"({text[exc.start]!r}). Nothing was saved.") from None
+    return hashlib.sha256(data).hexdigest()

@@ -28,7 +28,18 @@ from sqlalchemy.orm import Session
 
 from handlers.registry import REGISTRY, HandlerContext, HandlerRegistry
 
-from . import calendar_store, consistency, forms, inputs, journal, materials, projections, specs, timeshim
+from . import (
+    calendar_store,
+    consistency,
+    forms,
+    inputs,
+    journal,
+    jsondata,
+    materials,
+    projections,
+    specs,
+    timeshim,
+)
 from .cases import Case, CaseStore, InstanceRow
 from .clock import shanghai_text
 from .digest import state_digest
@@ -37,6 +48,7 @@ from .errors import (
     MessageNotDelivered,
     NotFound,
     PermissionDenied,
+    ResourceExhausted,
     ShanyuError,
     StateDiverged,
     TaskAlreadyClaimed,
@@ -66,7 +78,8 @@ from .users import AUDITOR, PROCESS_OWNER, Actor
 
 MAX_DATA_BYTES = 1_000_000
 MAX_DELIVERIES = 1_000
-_encode = json.JSONEncoder(ensure_ascii=False).encode  # built once: check_data runs on every command
+MAX_DISTRICT = 20  # characters of a case's district code (the column's width)
+_encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode  # built once: check_data runs on every command
 
 
 @dataclass(frozen=True)
@@ -108,17 +121,18 @@ class _Outgoing:
 
 
 def check_data(data: Any, *, what: str = "Task data") -> dict[str, Any]:
-    """Submitted data must be a JSON object whose keys can be used as names in expressions."""
+    """Submitted data must be a JSON object whose keys can be used as names in expressions, and JSON
+    data within ``workflow.jsondata``'s limits (no NaN, valid text, bounded nesting and numbers)."""
     if not isinstance(data, dict):
         raise InvalidData(f"{what} must be a JSON object (key–value pairs), not {type(data).__name__}.")
     for key in data:
         if not isinstance(key, str) or not key.isidentifier() or key.startswith("_"):
             raise InvalidData(f"{what}: field name {key!r} is not allowed; use letters, digits and '_' "
                               "and do not start with '_' or a digit.")
-    try:
-        text = _encode(data)
-    except (TypeError, ValueError) as exc:
-        raise InvalidData(f"{what} must contain only JSON values: {exc}") from exc
+    found = jsondata.fault(data)
+    if found is not None:
+        raise InvalidData(found.describe(what) + ". Nothing was saved.", where=found.where)
+    text = _encode(data)
     if f'"{TAG}"' in text:
         refuse_tag_keys(data, what=what)
     size = len(text)
@@ -292,6 +306,10 @@ class Engine:
     def _create(self, session: Session, pv: ProcessVersion, district: str | None, data: dict[str, Any], *,
                 actor: Actor, now: datetime, outgoing: list[_Outgoing], event: str = inputs.STARTED,
                 extra: dict[str, Any] | None = None) -> Case:
+        if district is not None and (len(district) > MAX_DISTRICT or not district.isprintable()):
+            shown = district if len(district) <= 40 else district[:40] + "…"
+            raise InvalidData(f"District {shown!r} is not a district code (at most {MAX_DISTRICT} printable "
+                              "characters, e.g. 310101). Nothing was saved.")
         spec, subprocess_specs = self.cases.specs_for(session, pv.id)
         instance_id = int(session.connection().execute(insert(table_of(Instance)).values(
             process_version_id=pv.id, process_id=pv.process_id, status="running", district=district,
@@ -578,8 +596,15 @@ class Engine:
             inner = getattr(exc, "exception", None) or exc.__cause__
             if isinstance(inner, ShanyuError):
                 raise inner from exc
+            if isinstance(inner, MemoryError):
+                raise ResourceExhausted(f"Case {case.id} ran out of memory: a script, or the data it built, needs "
+                                        "more memory than this server has. Nothing was saved.",
+                                        instance_id=case.id) from exc
             raise WorkflowFailed(f"Case {case.id} could not proceed: {exc}. Nothing was saved.",
                                  instance_id=case.id) from exc
+        except MemoryError as exc:
+            raise ResourceExhausted(f"Case {case.id} ran out of memory: a script, or the data it built, needs more "
+                                    "memory than this server has. Nothing was saved.", instance_id=case.id) from exc
         except Exception as exc:
             raise WorkflowFailed(f"Case {case.id} could not proceed: {type(exc).__name__}: {exc}. Nothing was saved.",
                                  instance_id=case.id) from exc

@@ -181,3 +181,17 @@ class NoticeClosed(ShanyuError):
 
     code = "notice_closed"
     http_status = 409
+
+
+class ResourceExhausted(ShanyuError):
+    """A command ran out of memory or stack and was stopped; nothing was saved."""
+
+    code = "resource_exhausted"
+    http_status = 503
+
+
+class InternalError(ShanyuError):
+    """Something that is not a ``ShanyuError`` stopped a command: a defect of Shanyu. Nothing was saved."""
+
+    code = "internal_error"
+    http_status = 500

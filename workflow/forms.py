@@ -16,13 +16,13 @@ the case receives and its history records.
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
+from . import jsondata
 from .errors import InvalidData, InvalidSpec
 
 FORM_SUFFIX = ".json"
@@ -32,10 +32,9 @@ MAX_ERRORS = 20
 def parse_form(name: str, text: str) -> dict[str, Any]:
     """Parse and check one form file; ``InvalidSpec`` names the file and the fault."""
     try:
-        schema = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidSpec(f"{name}: not valid JSON ({exc.msg}, line {exc.lineno} column {exc.colno}).",
-                          file=name) from exc
+        schema = jsondata.loads(text, what=name)
+    except InvalidData as exc:
+        raise InvalidSpec(exc.message, file=name) from None
     if not isinstance(schema, dict):
         raise InvalidSpec(f"{name}: a form must be a JSON object (a JSON Schema).", file=name)
     try:
@@ -43,6 +42,9 @@ def parse_form(name: str, text: str) -> dict[str, Any]:
     except SchemaError as exc:
         where = "/".join(str(p) for p in exc.path) or "(top level)"
         raise InvalidSpec(f"{name}: not a valid JSON Schema at {where}: {exc.message}", file=name) from exc
+    except RecursionError:  # jsonschema descends several calls per level of the schema
+        raise InvalidSpec(f"{name}: the schema is nested too deeply to check; flatten it (use $defs).",
+                          file=name) from None
     if schema.get("type", "object") != "object":
         raise InvalidSpec(f"{name}: a form's schema must describe an object (\"type\": \"object\").", file=name)
     return schema

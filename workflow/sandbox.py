@@ -40,12 +40,14 @@ import functools
 import textwrap
 import traceback
 from collections.abc import Callable, Iterator, Mapping, MappingView
+from datetime import date, time
 from types import CodeType
 from typing import Any, Literal
 
 from SpiffWorkflow.bpmn.script_engine.python_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
+from workflow import jsondata
 from workflow.errors import ExpressionError, ShanyuError, UnsafeExpression, WorkflowFailed
 from workflow.sandbox_guards import (
     _BUILTINS,
@@ -89,6 +91,8 @@ _REFUSED_NODES = {
     "MatMult": "the @ operator is not allowed",
 }
 _CONSTANT_TYPES = (str, int, float, bool, type(None))
+_DATA_RESULTS = frozenset({list, dict, tuple, str, int, float})
+_SANDBOX_VALUES = (date, time)  # expressions work with them; storing them is refused by name (workflow.texts)
 _NOT_DATA = (Iterator, MappingView, range)
 
 
@@ -341,7 +345,10 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[mis
         code = _compiled(expression, "eval")
         self._refuse_shadowing(context, {})
         namespace = {**self.globals, **(external_context or {}), **context}
-        return self._run(code, expression, namespace)
+        result = self._run(code, expression, namespace)
+        if type(result) in _DATA_RESULTS:  # it may be stored (a DMN output, a payload): refuse what would
+            _refuse_non_data(result, expression, "the result", limits_only=True)  # explode when written out
+        return result
 
     def execute(
         self, script: str, context: dict[str, Any], external_context: Mapping[str, Any] | None = None
@@ -368,6 +375,7 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[mis
                     script,
                 )
             result[key] = value
+        _refuse_non_data(result, script, "")
         context.clear()
         context.update(result)
         return True
@@ -396,8 +404,10 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[mis
             raise _expression_error(err.message, source, _line(err, source), **err.details) from err
         except ShanyuError:
             raise
-        except (RecursionError, MemoryError) as err:
-            raise UnsafeExpression("nested too deeply or too large", expression=source) from err
+        except RecursionError as err:
+            raise UnsafeExpression("nested too deeply", expression=source) from err
+        except MemoryError as err:
+            raise UnsafeExpression("ran out of memory: it needs more than this server has", expression=source) from err
         except NameError as err:
             names = sorted(k for k in namespace if not k.startswith("_") and k not in self.globals)
             shown = ", ".join(names[:20]) + (", …" if len(names) > 20 else "") if names else "(none)"
@@ -406,6 +416,24 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[mis
         except Exception as err:
             text = str(err) if len(str(err)) <= 300 else str(err)[:300] + "…"
             raise _expression_error(f"{type(err).__name__}: {text}", source, _line(err, source)) from err
+
+
+def _refuse_non_data(value: Any, source: str, what: str, *, limits_only: bool = False) -> None:
+    """Task data holds JSON data only, within ``workflow.jsondata``'s limits; this walk is bounded
+    by them too, so a value that would explode when written out is refused before it is. With
+    ``limits_only`` (an expression's result, which often only decides a condition), values that
+    are merely not JSON pass: the store refuses them by name if they ever get there."""
+    found = jsondata.fault(value, also=_SANDBOX_VALUES)
+    if found is None or (limits_only and not found.is_limit):
+        return
+    if what:
+        label = f"{what} at {found.where}" if found.where else what
+    else:
+        label = f"variable {found.where}" if found.where else "the task data"
+    reason = f"{label}: {found.reason}"
+    if found.is_limit:
+        raise UnsafeExpression(reason + "; task data is limited so that it can always be stored", expression=source)
+    raise _expression_error(reason + "; task data holds JSON data only", source)
 
 
 def _line(err: BaseException, source: str) -> int | None:

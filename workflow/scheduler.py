@@ -16,6 +16,13 @@ Other periodic work
     ``workflow.delivery.deliver_due``), run by the active scheduler after each sweep, each in a
     ``try``: a failing job is logged and tried again on the next run; it never stops the sweep.
 
+A case that fails
+    A case whose timers cannot fire (a broken diagram, an expression over its budget, a year the
+    calendar does not know) is logged and skipped; the others fire. It stays due and is tried again
+    at the next sweep, then after one poll interval, two, four, … at most an hour (``Backoff``,
+    business time), so a case that keeps failing costs little; ``last_result.deferred`` lists
+    the cases a sweep left for later.
+
 After downtime
     The first sweep of the process that becomes active fires everything that fell due meanwhile,
     once, earliest first (see ``workflow.timers``).
@@ -53,7 +60,7 @@ from .clock import Clock, SystemClock
 from .engine import Engine
 from .scheduler_lock import LeaderLock, lock_for
 from .store import Database
-from .timers import SweepResult, sweep
+from .timers import Backoff, SweepResult, sweep
 
 __all__ = ["JOB_ID", "Scheduler"]
 
@@ -91,6 +98,7 @@ class Scheduler:
         self.anchor_every = anchor_every
         self.jobs = tuple(jobs)
         self.last_result: SweepResult | None = None
+        self.backoff = Backoff(first=timedelta(seconds=poll_interval))
         self.runs = 0  # runs of the job, active or standing by
         self.sweeps = 0  # sweeps run while active
         self.fired = 0  # timers fired by them
@@ -157,7 +165,11 @@ class Scheduler:
         delay = self.poll_interval
         try:
             if self._leading():
-                result = sweep(self.db, self.engine, self.clock.now(), stop=lambda: self._stopping)
+                now = self.clock.now()
+                result = sweep(
+                    self.db, self.engine, now, stop=lambda: self._stopping, skip=self.backoff.skip(now)
+                )
+                self.backoff.update(result)
                 self.last_result, self.sweeps, self.fired = result, self.sweeps + 1, self.fired + result.count
                 self._anchor_if_due()
                 if result.next_due is not None:

@@ -17,6 +17,7 @@ from typing import Any
 
 from handlers.registry import HandlerContext, HandlerRegistry, UnknownHandler
 
+from . import jsondata
 from .errors import WorkflowFailed
 from .paths import path_of
 from .sandbox import SandboxEnvironment, SandboxScriptEngine
@@ -122,10 +123,10 @@ class EngineScriptEngine(SandboxScriptEngine):
                 result = self.handlers.call(operation_name, params, context)
             except UnknownHandler as exc:
                 raise WorkflowFailed(str(exc)) from exc
-            try:
-                json.dumps(result)
-            except (TypeError, ValueError) as exc:
-                raise WorkflowFailed(f"Handler {operation_name!r} returned a result that is not JSON: {exc}") from exc
+            found = jsondata.fault(result)
+            if found is not None:
+                raise WorkflowFailed(f"Handler {operation_name!r} returned a result that is not JSON data we "
+                                     f"accept: {found.describe('its result')}.")
         if log is not None:
             log.handler_results.append({"task": path, "operation": operation_name, "params": params,
                                         "result": result})

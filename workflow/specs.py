@@ -33,6 +33,7 @@ from SpiffWorkflow.dmn.parser.BpmnDmnParser import SCHEMAS as DMN_SCHEMAS
 from SpiffWorkflow.spiff.parser.process import SPIFF_XSD, SpiffBpmnParser
 
 from workflow.errors import InvalidSpec, NotFound, ShanyuError
+from workflow.flowdepth import MAX_SEQUENCE, longest_sequence
 from workflow.forms import FORM_SUFFIX, forms_of
 from workflow.sandbox import check_expression
 from workflow.xmlsafe import DEFAULT_MAX_BYTES, decode_xml, parse_xml
@@ -280,6 +281,7 @@ def parse_bundle(bundle: Bundle) -> ParsedBundle:
                 _check_reserved_ids(root, file)
                 parser.add_bpmn_xml(root, filename=file)
                 _check_references(root, file)
+                _check_sequences(root, file)
                 for process in root.iterchildren(f"{{{BPMN_NS}}}process"):
                     if process.get("isExecutable", "true") == "true":
                         names[process.get("id")] = process.get("name") or process.get("id")
@@ -303,6 +305,18 @@ def parse_bundle(bundle: Bundle) -> ParsedBundle:
     _check_forms(parsed, forms)
     _check_user_task_lanes(parsed)
     return parsed
+
+
+def _check_sequences(root: Any, file: str) -> None:
+    """SpiffWorkflow parses a sequence recursively: refuse one too long for it, naming the limit."""
+    for process in root.iterchildren(f"{{{BPMN_NS}}}process"):
+        depth, where = longest_sequence(process)
+        if depth > MAX_SEQUENCE:
+            line = next((el.sourceline for el in root.xpath("//*[@id=$id]", id=where)), None) if where else None
+            raise _located(f"process '{process.get('id')}' has {depth} elements one after another (counting "
+                           f"from a start event); at most {MAX_SEQUENCE} can be deployed. Move part of the "
+                           "sequence into a call activity or a subprocess.", file, line, where,
+                           limit=MAX_SEQUENCE)
 
 
 def _check_user_task_lanes(parsed: ParsedBundle) -> None:

@@ -18,11 +18,12 @@ from typing import Any
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.task import Task
 
+from . import jsondata
 from .adapters.spiff import REGISTRY, child_ids, parent_id
 from .canonical import _canonical
 from .canonical import canonical_json as canonical_json  # re-exported: hashed texts
 from .canonical import sha256 as sha256
-from .errors import InvalidData
+from .errors import InvalidData, WorkflowFailed
 from .paths import all_workflows
 
 
@@ -50,7 +51,9 @@ def _refuse(value: Any) -> Any:
     raise _NotPlain
 
 
-_plain_json = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=_refuse).encode
+_plain_json = json.JSONEncoder(
+    sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=_refuse, allow_nan=False
+).encode
 
 
 TAG = "typename"  # the key the serializer marks converted objects with, in any dict it restores
@@ -96,10 +99,23 @@ def stored_json(value: Any) -> str:
         text = _plain_json(value)
     except _NotPlain:
         refuse_tag_keys(value)
-        return canonical_json(REGISTRY.convert(REGISTRY.clean(value)))
+        try:
+            return canonical_json(REGISTRY.convert(REGISTRY.clean(value)))
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise _not_storable(value, exc) from exc
+    except (TypeError, ValueError, RecursionError) as exc:  # NaN, mixed keys, a cycle, deep nesting
+        raise _not_storable(value, exc) from exc
     if f'"{TAG}":' in text:  # only an object key can appear like this: quotes inside strings are escaped
         refuse_tag_keys(value)
     return text
+
+
+def _not_storable(value: Any, exc: BaseException) -> WorkflowFailed:
+    """The last guard before storing: the sandbox refuses such values where they are made, but a
+    vetted function or a handler could still hand one over."""
+    found = jsondata.fault(value)
+    reason = found.describe("the case's data") if found else f"the case's data cannot be written as JSON ({exc})"
+    return WorkflowFailed(f"The case cannot be saved: {reason}. Nothing was saved.")
 
 
 def data_to_json(data: dict[str, Any]) -> str:

@@ -35,7 +35,7 @@ After downtime
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -48,7 +48,16 @@ from .engine import Engine
 from .errors import ShanyuError
 from .store import Database, Timer
 
-__all__ = ["FailedCase", "FiredTimer", "SweepResult", "due_cases", "firing_time", "next_due", "sweep"]
+__all__ = [
+    "Backoff",
+    "FailedCase",
+    "FiredTimer",
+    "SweepResult",
+    "due_cases",
+    "firing_time",
+    "next_due",
+    "sweep",
+]
 
 log = logging.getLogger("shanyu.timers")
 
@@ -95,6 +104,7 @@ class SweepResult:
     fired: list[FiredTimer] = field(default_factory=list)
     failed: list[FailedCase] = field(default_factory=list)
     already_fired: list[int] = field(default_factory=list)  # cases another sweep had fired first
+    deferred: list[int] = field(default_factory=list)  # due cases not tried: they failed lately (``skip``)
     next_due: datetime | None = None  # the earliest waiting timer due after ``now``
 
     @property
@@ -114,6 +124,7 @@ class SweepResult:
             "timers": [t.to_dict() for t in self.fired],
             "failed": [f.to_dict() for f in self.failed],
             "already_fired": self.already_fired,
+            "deferred": self.deferred,
             "next_due": _shanghai(self.next_due),
         }
 
@@ -145,10 +156,17 @@ def firing_time(now: datetime, latest_due: datetime) -> datetime:
 
 
 def sweep(
-    db: Database, engine: Engine, now: datetime, *, stop: Callable[[], bool] | None = None
+    db: Database,
+    engine: Engine,
+    now: datetime,
+    *,
+    stop: Callable[[], bool] | None = None,
+    skip: Container[int] = frozenset(),
 ) -> SweepResult:
     """Fire every timer due at or before ``now``, one case per transaction, earliest due first.
-    ``stop`` is asked between cases (a scheduler shutting down); the cases left stay due."""
+    ``stop`` is asked between cases (a scheduler shutting down); the cases left stay due. Cases in
+    ``skip`` (a scheduler's cases that failed lately, see ``Backoff``) are not tried this time and
+    are listed in ``deferred``."""
     now = ensure_utc(now)
     result = SweepResult(now)
     with db.read() as session:
@@ -157,6 +175,9 @@ def sweep(
         if stop is not None and stop():
             log.info("sweep stopped early: %d case(s) left due for the next sweep", len(due) - index)
             break
+        if instance_id in skip:
+            result.deferred.append(instance_id)
+            continue
         at = firing_time(now, latest)
         try:
             with db.write() as session:
@@ -212,3 +233,36 @@ def sweep(
             ", ".join(str(f.instance_id) for f in result.failed),
         )
     return result
+
+
+class Backoff:
+    """When a scheduler tries a failing case again: at its next sweep after the first failure, then
+    after ``first``, twice that, … at most ``longest`` (business time), so that a case which keeps
+    failing (a diagram error, an expression over its budget) costs little while the others fire.
+    It stays due throughout; ``shanyu timers fire`` tries every due case regardless."""
+
+    def __init__(
+        self, first: timedelta = timedelta(seconds=30), longest: timedelta = timedelta(hours=1)
+    ) -> None:
+        self.first, self.longest = first, longest
+        self.failing: dict[int, tuple[int, datetime]] = {}  # case -> (failures in a row, not before)
+
+    def skip(self, now: datetime) -> frozenset[int]:
+        """The failing cases not to try at ``now``."""
+        return frozenset(iid for iid, (_count, after) in self.failing.items() if after > now)
+
+    def update(self, result: SweepResult) -> None:
+        """Count the sweep's failures; forget the cases that fired (or were fired elsewhere)."""
+        for iid in (*result.cases, *result.already_fired):
+            self.failing.pop(iid, None)
+        for failure in result.failed:
+            count = self.failing.get(failure.instance_id, (0, result.now))[0] + 1
+            wait = min(self.first * 2 ** (count - 2), self.longest) if count > 1 else timedelta(0)
+            self.failing[failure.instance_id] = (count, result.now + wait)
+            log.warning(
+                "case %s failed %d time(s) in a row (%s); it stays due and is tried again %s",
+                failure.instance_id,
+                count,
+                failure.error,
+                "at the next sweep" if not wait else f"from {_shanghai(result.now + wait)} on",
+            )

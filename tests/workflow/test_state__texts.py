@@ -18,6 +18,7 @@ from tests.conftest import deploy
 from workflow.clock import FakeClock
 from workflow.digest import state_digest
 from workflow.engine import Engine
+from workflow.errors import WorkflowFailed
 from workflow.paths import all_workflows, path_of, task_paths
 from workflow.state import LoadedCase
 from workflow.store import Database, HumanTask, TaskRow
@@ -37,11 +38,25 @@ def test_stored_json_equals_the_serializer_path(value: dict[str, Any]) -> None:
     assert stored_json(value) == canonical_json(REGISTRY.convert(REGISTRY.clean(value)))
 
 
-@pytest.mark.parametrize("value", [{"day": date(2022, 10, 10)}, {3: "int key", "x": 1}, {"f": [print]}])
-def test_values_the_serializer_cannot_store_fail_the_same_way(value: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ({"day": date(2022, 10, 10)}, "at day: a date is not JSON data"),
+        ({3: "int key", "x": 1}, "an object key must be text, not a int"),
+        ({"f": [print]}, "at f[0]: a builtin_function_or_method is not JSON data"),
+    ],
+)
+def test_values_the_serializer_cannot_store_are_refused_by_name(value: dict[str, Any], reason: str) -> None:
     with pytest.raises(TypeError):
         canonical_json(REGISTRY.convert(REGISTRY.clean(value)))
-    with pytest.raises(TypeError):
+    with pytest.raises(WorkflowFailed, match="The case cannot be saved") as caught:
+        stored_json(value)
+    assert reason in caught.value.message
+
+
+@pytest.mark.parametrize("value", [{"x": float("nan")}, {"x": [float("inf")]}])
+def test_nan_and_infinity_are_never_written(value: dict[str, Any]) -> None:
+    with pytest.raises(WorkflowFailed, match="is not a JSON number"):
         stored_json(value)
 
 
