@@ -41,6 +41,7 @@ def test_the_auditor_replays_a_case_on_its_diagram_and_takes_its_bundle(
         page.wait_for_selector(f"#diagram[data-ready='{seq}']", timeout=20_000)
         assert page.locator("g.djs-element.shanyu-done[data-element-id='Task_verify']").count() == 1
         assert f"#{seq} " in page.locator("#replay-label").inner_text()
+        assert "六" in page.locator(f"tr[data-seq='{seq}'] .clause").first.inner_text()  # 第六条 beside the step
         page.screenshot(path=str(folder / "audit.png"), full_page=True)
 
         with page.expect_download() as download:

@@ -89,6 +89,42 @@ def test_an_officer_works_a_task_from_claim_to_completion(browser: Any, demo_ser
         context.close()
 
 
+def test_a_second_officer_sees_the_task_held_then_gone(browser: Any, demo_server: str) -> None:
+    """Two officers of one district: while one holds the task the other sees who holds it and
+    cannot claim it; once it is completed it is gone from the other's inbox."""
+    base = demo_server
+    first = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    second = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    try:
+        sign_in(first, base, "admin")  # the admin makes the colleague, as an office would
+        first.goto(base + "/admin/users")
+        first.fill("form[action='/admin/users'] input[name=name]", "jingan-dept2")
+        first.check("input[name=roles][value='区有关部门']")
+        first.select_option("form[action='/admin/users'] select[name=district]", "310106")
+        first.fill("form[action='/admin/users'] input[name=password]", "colleague-password")
+        first.click("form[action='/admin/users'] button[type=submit]")
+        first.click("button.link")  # sign out
+        sign_in(first, base, "jingan-dept")
+        first.click("table.tasks a")
+        first.click("button[name=claim]")
+        sign_in(second, base, "jingan-dept2", "colleague-password")
+        row = second.locator("table.tasks tbody tr")
+        assert row.count() == 1 and "jingan-dept 已领取" in row.inner_text()
+        second.click("table.tasks a")
+        assert second.locator("button[name=claim]").count() == 0
+        first.fill("textarea[name='f.intention_summary']", "静安区拟申报创建上海市婴幼儿照护服务示范区。")
+        first.check("input[name='f.lead_department'][value='区教育局']")
+        first.fill("input[name='f.contact_name']", "李老师")
+        first.fill("input[name='f.contact_phone']", "021-62000000")
+        first.click("button[value=complete]")
+        assert "已提交" in first.locator(".flash").inner_text()
+        second.goto(base + "/")
+        assert second.locator("table.tasks").count() == 0 and "这里没有任务" in second.locator("main").inner_text()
+    finally:
+        first.context.close()
+        second.context.close()
+
+
 def test_the_intention_reaches_the_leadership_and_leaves_the_colleagues_inbox(
         browser: Any, demo_server: str) -> None:
     base = demo_server
