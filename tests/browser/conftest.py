@@ -45,27 +45,9 @@ def browser() -> Iterator[Any]:
         instance.close()
 
 
-@pytest.fixture
-def live_server(tmp_path: Path) -> Iterator[str]:
-    url = f"sqlite:///{tmp_path / 'shanyu.db'}"
-    migrate.upgrade(Database(url))
-    app = create_app({"DATABASE_URL": url, "TESTING": True})
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-
-
-@pytest.fixture
-def demo_server(demo_template: Path, tmp_path: Path) -> Iterator[str]:
-    """A server on a copy of the demo, its clock fixed at ``tests.web.pages.NOW``."""
-    from tests.web.pages import copy_sqlite, make_app
-
-    app = make_app(copy_sqlite(demo_template, tmp_path))
+def serve(app: Any) -> Iterator[str]:
+    """Serve ``app`` on a free loopback port in a thread; yields its address; stops it and closes
+    the app's database afterwards."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -75,3 +57,18 @@ def demo_server(demo_template: Path, tmp_path: Path) -> Iterator[str]:
         server.shutdown()
         thread.join(timeout=10)
         app.extensions["shanyu"]["db"].dispose()
+
+
+@pytest.fixture
+def live_server(tmp_path: Path) -> Iterator[str]:
+    url = f"sqlite:///{tmp_path / 'shanyu.db'}"
+    migrate.upgrade(Database(url))
+    yield from serve(create_app({"DATABASE_URL": url, "TESTING": True}))
+
+
+@pytest.fixture
+def demo_server(demo_template: Path, tmp_path: Path) -> Iterator[str]:
+    """A server on a copy of the demo, its clock fixed at ``tests.web.pages.NOW``."""
+    from tests.web.pages import copy_sqlite, make_app
+
+    yield from serve(make_app(copy_sqlite(demo_template, tmp_path)))

@@ -3,14 +3,13 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from werkzeug.serving import make_server
 
+from tests.browser.conftest import serve
 from tests.web.pages import NOTICE_OPEN, seed_notice
 from web.app import create_app
 from web.demo_data import DEMO_PASSWORD
@@ -26,16 +25,8 @@ def notice_server(tmp_path: Path) -> Iterator[str]:
     seeding = Database(url)
     seed_notice(seeding)
     seeding.dispose()
-    app = create_app({"DATABASE_URL": url, "TESTING": True, "SECRET_KEY": "browser"}, clock=FakeClock(NOTICE_OPEN))
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        app.extensions["shanyu"]["db"].dispose()
+    yield from serve(create_app({"DATABASE_URL": url, "TESTING": True, "SECRET_KEY": "browser"},
+                                clock=FakeClock(NOTICE_OPEN)))
 
 
 def test_the_public_objects_and_city_sees_it(browser: Any, notice_server: str, tmp_path: Path) -> None:

@@ -191,3 +191,13 @@ def site_url(backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> I
         yield backend, schema.url
     finally:
         schema.drop()
+
+
+@pytest.fixture
+def demo_app(demo_template: Path, tmp_path: Path) -> Iterator[Any]:
+    """The web app on a copy of the demo, its clock fixed at ``tests.web.pages.NOW``."""
+    from tests.web.pages import copy_sqlite, make_app
+
+    app = make_app(copy_sqlite(demo_template, tmp_path))
+    yield app
+    app.extensions["shanyu"]["db"].dispose()

@@ -142,3 +142,10 @@ def notice_sqlite_template(folder: Path) -> Iterator[Path]:
 
 
 BPMN_DIR = Path(__file__).resolve().parents[2] / "bpmn"
+
+
+def db_of(app: Flask) -> Database:
+    """The app's database."""
+    db = app.extensions["shanyu"]["db"]
+    assert isinstance(db, Database)
+    return db

@@ -4,32 +4,23 @@ disable), the lane → role table, and reassigning a task with a reason the hist
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from tests.web.pages import browser, copy_sqlite, event_count, make_app, task_ids, task_of
+from tests.web.pages import browser, db_of, event_count, task_ids, task_of
 from workflow.engine import Engine
 from workflow.history import list_events
 from workflow.replay import replay
-from workflow.store import Database, HumanTask, LaneRole, User
+from workflow.store import HumanTask, LaneRole, User
 
 INTENTION, JINGAN = "拟定创建意向", "310106"
 
 
 @pytest.fixture
-def app(demo_template: Path, tmp_path: Path) -> Iterator[Flask]:
-    flask_app = make_app(copy_sqlite(demo_template, tmp_path))
-    yield flask_app
-    flask_app.extensions["shanyu"]["db"].dispose()
-
-
-def db_of(app: Flask) -> Database:
-    db: Database = app.extensions["shanyu"]["db"]
-    return db
+def app(demo_app: Flask) -> Flask:
+    return demo_app
 
 
 @pytest.mark.parametrize("who", ["jingan-dept", "city", "approver", "owner", "auditor"])

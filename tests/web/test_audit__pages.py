@@ -7,29 +7,20 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from flask import Flask
 from sqlalchemy import select, text
 
-from tests.web.pages import browser, copy_sqlite, make_app
+from tests.web.pages import browser, db_of
 from workflow.engine import Engine
 from workflow.evidence import check_bundle, read_bundle
 from workflow.store import Database, Instance
 
 
 @pytest.fixture
-def app(demo_template: Path, tmp_path: Path) -> Iterator[Flask]:
-    flask_app = make_app(copy_sqlite(demo_template, tmp_path))
-    yield flask_app
-    flask_app.extensions["shanyu"]["db"].dispose()
-
-
-def db_of(app: Flask) -> Database:
-    db: Database = app.extensions["shanyu"]["db"]
-    return db
+def app(demo_app: Flask) -> Flask:
+    return demo_app
 
 
 def case_ids(html: str) -> list[int]:

@@ -5,15 +5,14 @@ not do (another district's task, a task held by someone else, a post without the
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from sqlalchemy import select, update
 
-from tests.web.pages import browser, copy_sqlite, event_count, make_app, task_ids, task_of
-from workflow.store import Database, HumanTask, Instance, TaskDraft, User
+from tests.web.pages import browser, copy_sqlite, db_of, event_count, make_app, task_ids, task_of
+from workflow.store import HumanTask, Instance, TaskDraft, User
 from workflow.users import add_user
 
 INTENTION = "拟定创建意向"
@@ -29,16 +28,8 @@ GOOD_INTENTION = {
 
 
 @pytest.fixture
-def app(demo_template: Path, tmp_path: Path) -> Iterator[Flask]:
-    flask_app = make_app(copy_sqlite(demo_template, tmp_path))
-    yield flask_app
-    flask_app.extensions["shanyu"]["db"].dispose()
-
-
-def db_of(app: Flask) -> Database:
-    db = app.extensions["shanyu"]["db"]
-    assert isinstance(db, Database)
-    return db
+def app(demo_app: Flask) -> Flask:
+    return demo_app
 
 
 def text_of(answer: object) -> str:
