@@ -6,6 +6,10 @@
   (``serialize_json`` then ``deserialize_json``, specs included);
 * **replay**: the case replayed from its history up to its newest event, followed event by event.
 
+Besides, the case as replay shows it at that event (``workflow.replay.state_view``: its open user
+tasks, with who held each) must be the inbox's open rows for the case: the auditors' "state at
+event N" is the state the users had.
+
 They must have the same state digest (which must also be the digest recorded in the newest event),
 the same ready tasks and the same data, internal data and state for every task
 (``workflow.consistency``). The programme's scenarios, the demo story and the randomized walks
@@ -14,7 +18,9 @@ run with it (``Program(observer=StateOracle(...))``).
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from sqlalchemy import select
@@ -23,9 +29,10 @@ from sqlalchemy.orm import Session
 from workflow.consistency import View, differences, view
 from workflow.engine import Engine
 from workflow.history import list_events
-from workflow.replay import Replayer
+from workflow.paths import task_paths
+from workflow.replay import Holders, Replayer, state_view
 from workflow.state import LoadedCase
-from workflow.store import Database, Instance
+from workflow.store import Database, HumanTask, Instance
 from workflow.texts import REGISTRY
 
 
@@ -41,6 +48,7 @@ class StateOracle:
     checked: int = 0  # case views compared, for the tests' own assertions
     _seen: dict[int, int] = field(default_factory=dict)  # case -> events already checked
     _replayers: dict[int, Replayer] = field(default_factory=dict)
+    _holders: dict[int, Holders] = field(default_factory=dict)
     _serializer: BpmnWorkflowSerializer = field(default_factory=lambda: BpmnWorkflowSerializer(REGISTRY))
 
     def __call__(self) -> None:
@@ -57,12 +65,16 @@ class StateOracle:
         replayer = self._replayers.get(iid)
         if replayer is None:
             replayer = self._replayers[iid] = Replayer(session, self.fresh, iid, events[0])
+        loaded = self.fresh.cases.restore(session, iid, version_id)
+        holders = self._holders.setdefault(iid, Holders({}))
+        holders.paths.update(task_paths(loaded.workflow))
         for event in events:
             step = replayer.advance(event)
             if not step.ok:
                 raise StateDivergence(f"case {iid}: replay differs at event {step.seq} ({step.type}): {step.note}")
+            holders.follow(event)
         recorded = events[-1].state_digest
-        loaded = self.fresh.cases.restore(session, iid, version_id)
+        self._check_open_tasks(session, iid, replayer.case, holders, events)
         cached = self.engine.cases.peek(iid)
         live = cached.loaded if cached is not None and cached.head.event_count == events[-1].seq else None
         expected = view(live if live is not None else loaded)
@@ -79,3 +91,14 @@ class StateOracle:
                 raise StateDivergence(f"case {iid} after event {events[-1].seq} ({events[-1].type}): "
                                       f"the {name} view differs from the live one: {'; '.join(found)}")
         self.checked += 1
+
+    @staticmethod
+    def _check_open_tasks(session: Session, iid: int, case: LoadedCase, holders: Holders, events: list[Any]) -> None:
+        replayed = Counter((t["bpmn_id"], t["name"], t["lane"], t["claimed_by"])
+                           for t in state_view(case, holders, events)["active_tasks"])
+        live = Counter(tuple(row) for row in session.execute(
+            select(HumanTask.bpmn_id, HumanTask.name, HumanTask.lane, HumanTask.claimed_by)
+            .where(HumanTask.instance_id == iid, HumanTask.state == "ready")).all())
+        if replayed != live:
+            raise StateDivergence(f"case {iid} after event {events[-1].seq} ({events[-1].type}): the open tasks "
+                                  f"replay shows, {sorted(replayed)}, are not the inbox's, {sorted(live)}")
