@@ -2,7 +2,8 @@
 """Web overhead — claim + complete through the JSON API (real HTTP) vs the engine commands.
 
 One database (SQLite in WAL mode; PostgreSQL too with ``--postgres``), one process. The **API** side is the app of ``web.app.create_app`` served
-by werkzeug's ``make_server`` on 127.0.0.1 in a thread (HTTP/1.1, one kept-alive connection, as a
+on 127.0.0.1 in a thread by waitress, the server ``shanyu serve`` runs (``--server werkzeug``: by
+werkzeug's ``make_server``) (HTTP/1.1, one kept-alive connection, as a
 client program would hold it); the client signs in once (``POST /api/login``) and sends
 ``POST /api/tasks/N/claim`` then ``POST /api/tasks/N/complete`` with ``{"data": …}`` and the bearer
 token, reading each JSON answer. The **engine** side runs the same two commands as the pages and
@@ -94,7 +95,7 @@ class Client:
 
 
 class Sides:
-    def __init__(self, db: Database, n: int) -> None:
+    def __init__(self, db: Database, n: int, server: str = "waitress") -> None:
         self.db, self.n = db, n
         self.clock: FakeClock = new_clock()
         self.engine = Engine()
@@ -105,10 +106,20 @@ class Sides:
         self.app.extensions["shanyu"]["db"].dispose()
         self.app.extensions["shanyu"]["db"] = db  # on PostgreSQL, a schema the URL alone does not name
         self.in_app: list[int] = []  # time inside the WSGI app per request (no HTTP parsing or sockets)
-        self.server = make_server("127.0.0.1", 0, self.timed(self.app.wsgi_app), request_handler=KeepAlive)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        wsgi = self.timed(self.app.wsgi_app)
+        if server == "waitress":  # what `shanyu serve` runs
+            from waitress.server import create_server
+
+            self.waitress = create_server(wsgi, host="127.0.0.1", port=0, threads=4)
+            port = int(self.waitress.effective_port)  # type: ignore[union-attr]
+            self.thread = threading.Thread(target=self.waitress.run, daemon=True)
+        else:
+            self.server = make_server("127.0.0.1", 0, wsgi, request_handler=KeepAlive)
+            port = self.server.server_port
+            self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.kind = server
         self.thread.start()
-        self.client = Client(self.server.server_port)
+        self.client = Client(port)
         self.client.token = self.client.ok("POST", "/api/login", {"username": WORKER.name, "password": PASSWORD})["token"]
 
     def timed(self, app: Any) -> Any:
@@ -122,8 +133,11 @@ class Sides:
         return wsgi
 
     def close(self) -> None:
-        self.server.shutdown()
         self.client.conn.close()
+        if self.kind == "waitress":
+            self.waitress.close()
+        else:
+            self.server.shutdown()
 
     def start_engine_case(self) -> int:
         with self.db.write() as session:
@@ -170,12 +184,12 @@ class Sides:
         return times
 
 
-def measure(backend: str, pg_url: str | None, n: int, rounds: int, report: Report) -> None:
-    label = "SQLite" if backend == "sqlite" else "PostgreSQL"
+def measure(backend: str, pg_url: str | None, n: int, rounds: int, report: Report, server: str) -> None:
+    label = ("SQLite" if backend == "sqlite" else "PostgreSQL") + f" ({server})"
     header(f"{label}: {n} sequential user tasks, {rounds} cases per side: claim + complete through HTTP "
-           "(werkzeug, HTTP/1.1 keep-alive, a server thread) vs the engine commands, interleaved")
+           f"({server}, HTTP/1.1 keep-alive) vs the engine commands, interleaved")
     with database(backend, pg_url) as db:
-        sides = Sides(db, n)
+        sides = Sides(db, n, server)
         try:
             sides.compare(1)  # warm-up: imports, specs parsed, statements prepared on both sides
             times = sides.compare(rounds)
@@ -192,13 +206,16 @@ def measure(backend: str, pg_url: str | None, n: int, rounds: int, report: Repor
 
 
 def main() -> int:
-    args = parser(__doc__.splitlines()[1]).parse_args()
+    p = parser(__doc__.splitlines()[1])
+    p.add_argument("--server", choices=["waitress", "werkzeug"], default="waitress",
+                   help="the HTTP server: waitress, which `shanyu serve` runs (default), or werkzeug's")
+    args = p.parse_args()
     report = Report("web_overhead", args)
     n, rounds = (5, 2) if args.quick else (20, 10)
     if not args.postgres:
         report.note("PostgreSQL not measured: pass --postgres URL or set SHANYU_BENCH_POSTGRES_URL")
     for backend in ["sqlite", "postgresql"] if args.postgres else ["sqlite"]:
-        measure(backend, args.postgres, n, rounds, report)
+        measure(backend, args.postgres, n, rounds, report, args.server)
     return report.summary()
 
 
