@@ -29,7 +29,7 @@ from werkzeug.wrappers import Response
 from web.extensions import csrf, limiter, login_manager
 from workflow import materials
 from workflow.clock import SHANGHAI, Clock, SystemClock
-from workflow.districts import district_name
+from workflow.districts import DISTRICTS, district_name
 from workflow.engine import Engine
 from workflow.store import Database, HumanTask, Instance, ProcessVersion
 
@@ -128,6 +128,7 @@ def create_app(config: dict[str, Any] | None = None, *, clock: Clock | None = No
     app.jinja_env.filters["shanghai"] = shanghai
     app.jinja_env.filters["district"] = lambda code: district_name(code, select_locale()) if code else ""
     app.jinja_env.globals["LANGUAGES"] = LANGUAGES
+    app.jinja_env.globals["DISTRICT_CODES"] = sorted(DISTRICTS)
 
     @app.context_processor
     def page_context() -> dict[str, Any]:

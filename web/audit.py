@@ -31,7 +31,7 @@ from workflow.evidence import export_case
 from workflow.history import list_events, verify_instance
 from workflow.inbox import cycles
 from workflow.paths import all_workflows
-from workflow.replay import Replayer, replay
+from workflow.replay import replay
 from workflow.store import Anchor, HistoryEvent, Instance, ProcessVersion
 from workflow.users import AUDITOR
 
@@ -193,13 +193,13 @@ def case_at(instance_id: int, seq: int) -> Response:
         events = [e for e in list_events(s, instance_id) if e.seq <= seq]
         if not events:
             abort(404)
-        replayer = Replayer(s, engine, instance_id, events[0])
-        for event in events:
-            step = replayer.advance(event)
-            if not step.ok:
-                return jsonify(ok=False, seq=event.seq, note=step.note), 409  # type: ignore[return-value]
+        result = replay(s, engine, instance_id, events=events)
+    bad = result.first_mismatch
+    if bad is not None:
+        return jsonify(ok=False, seq=bad.seq, note=bad.note), 409  # type: ignore[return-value]
+    assert result.case is not None
     completed, active = set(), set()
-    for _key, wf in all_workflows(replayer.case.workflow):
+    for _key, wf in all_workflows(result.case.workflow):
         for task in wf.tasks.values():
             bpmn_id = getattr(task.task_spec, "bpmn_id", None)
             if not bpmn_id:

@@ -103,7 +103,7 @@ def _filter_from(args: Any) -> InboxFilter:
     sort = args.get("sort", "due")
     try:
         return InboxFilter(tab=tab if tab in ("open", "mine", "done") else "open",
-                           cycle=(args.get("cycle") or None)[:100] if args.get("cycle") else None,
+                           cycle=str(args.get("cycle", ""))[:100] or None,
                            district=(args.get("district") or None), process_id=(args.get("process") or None),
                            overdue=args.get("overdue") == "1", sort=sort if sort in ("due", "oldest", "newest") else "due",
                            page=min(max(number("page", 1), 1), 100_000))

@@ -116,9 +116,11 @@ class Replayer:
         return ReplayStep(event.seq, event.type, event.at, ok, event.state_digest, digest, note)
 
 
-def replay(session: Session, engine: Any, instance_id: int, *, upto: int | None = None) -> ReplayResult:
-    """Replay case ``instance_id`` (through event ``upto`` if given); stops at the first mismatch."""
-    events = list_events(session, instance_id)
+def replay(session: Session, engine: Any, instance_id: int, *, upto: int | None = None,
+           events: list[EventView] | None = None) -> ReplayResult:
+    """Replay case ``instance_id`` (through event ``upto`` if given); stops at the first mismatch.
+    ``events``: the case's history, when the caller has read it already."""
+    events = list_events(session, instance_id) if events is None else events
     if not events:
         raise NotFound(f"Case {instance_id} has no history.", instance_id=instance_id)
     replayer = Replayer(session, engine, instance_id, events[0])
@@ -232,8 +234,8 @@ def state_at(session: Session, engine: Any, instance_id: int, upto: int) -> tupl
     Nothing is written."""
     from .cases import CaseStore
 
-    result = replay(session, engine, instance_id, upto=upto)
     events = [e for e in list_events(session, instance_id) if e.seq <= upto]
+    result = replay(session, engine, instance_id, events=events)
     store: CaseStore = engine.cases
     version = session.execute(select(Instance.process_version_id).where(Instance.id == instance_id)).scalar_one()
     holders = Holders(task_paths(store.restore(session, instance_id, version).workflow))
