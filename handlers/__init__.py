@@ -5,4 +5,4 @@ registry an ``Engine`` uses by default, so every entry point (CLI, web, schedule
 builds an engine can run the diagrams in ``bpmn/``.
 """
 
-from handlers import cycle_data, notices, program, titles  # noqa: F401  (they register on import)
+from handlers import cycle_data, deadlines, notices, program, titles  # noqa: F401  (they register on import)

@@ -131,7 +131,7 @@ class FirstCycle:
         self.p.do(
             self.districts[self.MISSES_SELF],
             "Task_self_overdue",
-            {"overdue_action": "close", "overdue_reason": "未在创建自评期限前报送自评报告和相关资料。"},
+            {"overdue_reason": "未在创建自评期限前报送自评报告和相关资料。"},
         )
 
     def audits(self) -> None:

@@ -73,16 +73,36 @@ def timer_due(task: Task) -> datetime | None:
 
 def task_due(task: Task) -> datetime | None:
     """A user task's due time: its earliest interrupting boundary timer; failing that, that of the
-    nearest enclosing subprocess that has one (a stage's deadline is due for every task in it)."""
+    nearest enclosing subprocess that has one (a stage's deadline is due for every task in it), or
+    the earliest waiting timer marked ``deadline`` in an enclosing subprocess (a stage watched by a
+    branch beside it, whose timer a change of deadlines re-arms: see ``deadline_timers``)."""
     current: Task | None = task
     while current is not None:
         due = _boundary_due(current)
         if due is not None:
             return due
         wf = current.workflow
+        due = _marked_due(wf)
+        if due is not None:
+            return due
         parent_id = getattr(wf, "parent_task_id", None)
         current = wf.top_workflow.get_task_from_id(parent_id) if parent_id is not None else None
     return None
+
+
+def is_deadline(spec: Any) -> bool:
+    """A timer whose diagram marks it as the deadline of the tasks beside it (property ``deadline``)."""
+    props = (getattr(spec, "extensions", None) or {}).get("properties") or {}
+    return str(props.get("deadline", "")).lower() == "true"
+
+
+def _marked_due(wf: Any) -> datetime | None:
+    if not any(is_deadline(spec) for spec in wf.spec.task_specs.values()):
+        return None
+    dues = [due for t in wf.tasks.values() if t.state == TaskState.WAITING and is_deadline(t.task_spec)
+            and isinstance(getattr(t.task_spec, "event_definition", None), TimerEventDefinition)
+            and (due := timer_due(t)) is not None]
+    return min(dues) if dues else None
 
 
 def _boundary_due(task: Task) -> datetime | None:
@@ -150,6 +170,8 @@ def sync(session: Session, case: Case, now: datetime, *, changes: Changes | None
             elif isinstance(definition, MessageEventDefinition):
                 waits[tid] = task
     _sync_human(session, case, now, ready, completed_by, examined)
+    if any(is_deadline(t.task_spec) for t in examined.values()):
+        _redate_human(session, case, examined)
     _sync_timers(session, case, now, timers)
     _sync_waits(session, case, waits)
 
@@ -172,6 +194,15 @@ def _sync_human(session: Session, case: Case, now: datetime, ready: dict[str, Ta
             "form": task_form(task), "due_at": task_due(task), "created_at": now})
         case.open_human[tid] = int(cursor.fetchone()[0])
         cursor.close()
+
+
+def _redate_human(session: Session, case: Case, examined: dict[str, Task]) -> None:
+    """A deadline timer was armed or ended: the open tasks it governs take their due time again."""
+    conn = session.connection()
+    for tid, hid in case.open_human.items():
+        task = examined.get(tid) or case.workflow.get_task_from_id(_uuid(tid))
+        if task is not None:
+            conn.execute(update(HUMAN).where(HUMAN.c.id == hid).values(due_at=task_due(task)))
 
 
 def _sync_timers(session: Session, case: Case, now: datetime,

@@ -97,6 +97,7 @@ class Diagram:
         self.flows: list[Flow] = []
         self.scope: list[str] = []
         self.messages: dict[str, str] = {}  # message name -> id
+        self.signals: dict[str, str] = {}  # signal name -> id
         self.properties: dict[str, dict[str, str]] = {}  # property -> {message name: expression}
         self.keys: dict[str, list[str]] = {}  # correlation key -> properties
         self.pools: list[tuple[str, str, str, str]] = []  # id, name, doc, "top" | "bottom"
@@ -113,6 +114,10 @@ class Diagram:
         for prop, expression in correlation.items():
             self.properties.setdefault(prop, {})[name] = expression
             self.keys.setdefault(f"{prop}_key", [prop])
+
+    def signal(self, name: str) -> None:
+        """A signal thrown and caught inside the process (never between cases)."""
+        self.signals[name] = f"Signal_{name}"
 
     def pool(
         self, pool_id: str, name: str, doc: str, where: str = "top", cols: tuple[float, float] | None = None

@@ -39,6 +39,8 @@ def write(d: Diagram, path: Path) -> None:
             etree.SubElement(ck, q(BPMN, "correlationPropertyRef")).text = prop
     for name, mid in d.messages.items():
         etree.SubElement(root, q(BPMN, "message"), id=mid, name=name)
+    for name, sid in d.signals.items():
+        etree.SubElement(root, q(BPMN, "signal"), id=sid, name=name)
     for prop, exprs in sorted(d.properties.items()):
         cp = etree.SubElement(root, q(BPMN, "correlationProperty"), id=prop, name=prop)
         for message, expression in exprs.items():
@@ -133,7 +135,7 @@ def _write_node(d: Diagram, parent_el: Any, node: Node) -> None:
         etree.SubElement(el, q(BPMN, "script")).text = spec["script"]
     if node.kind == "subProcess":
         _write_scope(d, el, node.id)
-    _event_definition(el, node, d.messages)
+    _event_definition(el, node, d)
 
 
 def _doc(el: Any, text: str) -> None:
@@ -163,14 +165,21 @@ def _extensions(node: Node) -> Any:
     elif node.kind == "startEvent" and spec.get("form"):
         props = etree.SubElement(ext, q(SPIFF, "properties"))
         etree.SubElement(props, q(SPIFF, "property"), name="form", value=spec["form"])
+    elif spec.get("deadline"):  # a timer that is the deadline of the tasks beside it (workflow.projections)
+        props = etree.SubElement(ext, q(SPIFF, "properties"))
+        etree.SubElement(props, q(SPIFF, "property"), name="deadline", value="true")
     else:
         return None
     return ext
 
 
-def _event_definition(el: Any, node: Node, messages: dict[str, str]) -> None:
-    spec = node.spec
-    if "message" in spec and node.kind != "receiveTask":
+def _event_definition(el: Any, node: Node, d: Diagram) -> None:
+    spec, messages = node.spec, d.messages
+    if spec.get("terminate"):
+        etree.SubElement(el, q(BPMN, "terminateEventDefinition"), id=f"TerminateED_{node.id}")
+    elif "signal" in spec:
+        etree.SubElement(el, q(BPMN, "signalEventDefinition"), id=f"SED_{node.id}", signalRef=d.signals[spec["signal"]])
+    elif "message" in spec and node.kind != "receiveTask":
         med = etree.SubElement(
             el, q(BPMN, "messageEventDefinition"), id=f"MED_{node.id}", messageRef=messages[spec["message"]]
         )

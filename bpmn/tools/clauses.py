@@ -26,17 +26,20 @@ _CYCLE = {
 }
 _DISTRICT = {
     "五(一)": (
-        "Start_invited Init Gw_apply_loop Stage_apply Start_apply Resume_apply Gw_approved Task_intention "
-        "Task_leadership Gw_leadership Note_approved End_filed End_declined Gw_applied Declined "
-        "Timer_apply_deadline"
+        "Start_invited Init Window_apply Start_apply_window Fork_apply Stage_apply Start_apply Task_intention "
+        "Task_leadership Gw_leadership End_filed End_declined End_apply_done Gw_applied Declined "
+        "Timer_apply_deadline Note_apply_missed End_apply_missed Gw_apply_missed"
     ),
     "五(一)；四(二)": "Task_file",
-    "五(二)": "Gw_self_loop Stage_self Start_self End_self Timer_self_deadline",
+    "五(二)": (
+        "Window_self Start_self_window Fork_self Stage_self Start_self End_self End_self_done Timer_self_deadline "
+        "Note_self_missed End_self_missed Gw_self_missed"
+    ),
     "五(二)；三": "Task_self",
     "五(二)；一": "Score_self",
     "五(三)": (
-        "Gw_audit_loop Stage_audit Start_audit Resume_audit Gw_assigned Task_assign Note_assigned End_audit Audited "
-        "Timer_audit_deadline"
+        "Window_audit Start_audit_window Fork_audit Stage_audit Start_audit Task_assign End_audit End_audit_done "
+        "Audited Timer_audit_deadline Note_audit_missed End_audit_missed Gw_audit_missed"
     ),
     "五(三)；三": "Task_audit",
     "五(三)；一": "Score_audit",

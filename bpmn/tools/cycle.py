@@ -90,6 +90,7 @@ def build() -> Diagram:
     )
     d.message("district_invited", {"cycle_id": "cycle_id", "district": "district"})
     d.message("district_outcome", {"cycle_id": "cycle_id", "district": "district"})
+    d.message("deadlines_changed", {"cycle_id": "cycle_id", "district": "district"})
     d.message("objection_received", {"cycle_id": "cycle_id"})
     d.message("national_result", {"cycle_id": "cycle_id"})
     d.message("title_named", {"district": "district", "title_id": "title_id"})
@@ -177,72 +178,157 @@ def build() -> Diagram:
     d.chain("Start_cycle", "Validate", "Quota", "Task_indicators")
 
     with d.sub(
-        "Invite",
-        "邀请各区并等待申报结果",
-        "For each eligible district (parallel): invite it, which starts "
-        "its district_application case, then wait for its outcome until the selection deadline.",
-        "city",
-        multi=("eligible_districts", "invitee", "outcomes", "outcome"),
+        "Collect",
+        "邀请各区并收集申报结果",
+        "邀请各区并收集申报结果；其间市有关部门可作出调整各区期限的决定（本地做法）。Invite the districts and collect "
+        "their outcomes; meanwhile the municipal departments may move a stage's deadline for every district at once.",
+        None,
     ):
-        d.add("startEvent", "Start_invite", "", "One eligible district.", "city", 4, 0)
-        d.add(
-            "scriptTask",
-            "Prepare",
-            "准备邀请",
-            "The district this instance follows.",
+        d.add("startEvent", "Start_collect", "", "Invitations and the deadline decision start together.", "city", 4, 4)
+        d.add("parallelGateway", "Fork_collect", "", "Invite, and keep the deadline decision open.", "city", 5, 4)
+        with d.sub(
+            "Invite",
+            "邀请各区并等待申报结果",
+            "For each eligible district (parallel): invite it, which starts "
+            "its district_application case, then wait for its outcome until the selection deadline.",
             "city",
-            5,
-            0,
-            script='district = invitee["code"]',
-        )
+            multi=("eligible_districts", "invitee", "outcomes", "outcome"),
+        ):
+            d.add("startEvent", "Start_invite", "", "One eligible district.", "city", 4, 0)
+            d.add(
+                "scriptTask",
+                "Prepare",
+                "准备邀请",
+                "The district this instance follows.",
+                "city",
+                5,
+                0,
+                script='district = invitee["code"]',
+            )
+            d.add(
+                "intermediateThrowEvent",
+                "Throw_invite",
+                "发出创建邀请",
+                "Invite the district (message district_invited; starts its district_application case).",
+                "city",
+                6,
+                0,
+                message="district_invited",
+                payload='{"cycle_id": cycle_id, "district": district, "district_name": invitee["name"], '
+                '"cycle_name": cycle_name, "profile": invitee, "deadlines": deadlines, '
+                '"indicators": indicators, "reminder_workdays": reminder_workdays}',
+            )
+            d.add(
+                "receiveTask",
+                "Receive_outcome",
+                "接收申报结果",
+                "Wait for the district's outcome (message district_outcome).",
+                "city",
+                7,
+                0,
+                message="district_outcome",
+                var="outcome",
+            )
+            d.add("endEvent", "End_invite", "已收到结果", "Outcome received.", "city", 8, 0)
+            d.boundary(
+                "Timer_no_outcome",
+                "评审遴选期限已到",
+                "No outcome by the selection deadline (interrupting).",
+                "Receive_outcome",
+                timer='deadline_at(deadlines["selection"], "09:00")',
+            )
+            d.add(
+                "scriptTask",
+                "No_outcome",
+                "记为未报结果",
+                "Record that no outcome arrived.",
+                "city",
+                8,
+                1,
+                script='outcome = {"cycle_id": cycle_id, "district": district, "district_name": invitee["name"], '
+                '"result": "no_outcome", "stage": "", "reason": "截至评审遴选期限未收到申报结果", '
+                '"self_score": None, "audit_score": None, "places_per_1000": None, "target_met": None}',
+            )
+            d.add("endEvent", "End_no_outcome", "无结果", "No outcome.", "city", 9, 1)
+            d.chain("Start_invite", "Prepare", "Throw_invite", "Receive_outcome", "End_invite")
+            d.chain("Timer_no_outcome", "No_outcome", "End_no_outcome")
+        d.add("endEvent", "End_collected", "已收齐", "Every district's outcome is in: the decision closes.", "city", 10, 0,
+              terminate=True)
         d.add(
-            "intermediateThrowEvent",
-            "Throw_invite",
-            "发出创建邀请",
-            "Invite the district (message district_invited; starts its district_application case).",
-            "city",
-            6,
-            0,
-            message="district_invited",
-            payload='{"cycle_id": cycle_id, "district": district, "district_name": invitee["name"], '
-            '"cycle_name": cycle_name, "profile": invitee, "deadlines": deadlines, '
-            '"indicators": indicators, "reminder_workdays": reminder_workdays}',
-        )
-        d.add(
-            "receiveTask",
-            "Receive_outcome",
-            "接收申报结果",
-            "Wait for the district's outcome (message district_outcome).",
+            "userTask",
+            "Task_extend",
+            "调整各区期限",
+            "A recorded decision of the municipal departments to move one stage's deadline for every district "
+            "at once, before it passes (local practice: the notice provides no extensions).",
             "city",
             7,
-            0,
-            message="district_outcome",
-            var="outcome",
+            4,
+            form="forms/deadline_extension.json",
+            instructions="通知未规定延期，本项为本地做法。仅当市有关部门决定调整本周期申报、创建自评或现场审核的期限时办理："
+            "在该期限届满前填写决定文号、新的期限和理由；新的期限对所有尚未完成的区同时生效，须晚于原期限、早于下一阶段"
+            "期限。不对单个区事后延期。各区收齐结果后本任务自动结束。",
         )
-        d.add("endEvent", "End_invite", "已收到结果", "Outcome received.", "city", 8, 0)
-        d.boundary(
-            "Timer_no_outcome",
-            "评审遴选期限已到",
-            "No outcome by the selection deadline (interrupting).",
-            "Receive_outcome",
-            timer='deadline_at(deadlines["selection"], "09:00")',
+        d.add(
+            "serviceTask",
+            "Extend",
+            "登记期限调整",
+            "Check and record the decision: the stage's deadline has not passed; the new one is later and "
+            "before the next stage's.",
+            "city",
+            8,
+            4,
+            op="extend_cycle_deadline",
+            result="extension",
+            params={
+                "deadlines": "deadlines",
+                "stage": "extension_stage",
+                "new_deadline": "new_deadline",
+                "doc_no": "extension_doc_no",
+                "reason": "extension_reason",
+                "cycle_id": "cycle_id",
+            },
         )
         d.add(
             "scriptTask",
-            "No_outcome",
-            "记为未报结果",
-            "Record that no outcome arrived.",
+            "Apply_extension",
+            "采用新的期限",
+            "The cycle's deadlines become the decided ones.",
             "city",
-            8,
-            1,
-            script='outcome = {"cycle_id": cycle_id, "district": district, "district_name": invitee["name"], '
-            '"result": "no_outcome", "stage": "", "reason": "截至评审遴选期限未收到申报结果", '
-            '"self_score": None, "audit_score": None, "places_per_1000": None, "target_met": None}',
+            9,
+            4,
+            script='deadlines = dict(extension["deadlines"])\nopen_districts = extension["districts"]',
         )
-        d.add("endEvent", "End_no_outcome", "无结果", "No outcome.", "city", 9, 1)
-        d.chain("Start_invite", "Prepare", "Throw_invite", "Receive_outcome", "End_invite")
-        d.chain("Timer_no_outcome", "No_outcome", "End_no_outcome")
-    d.flow("Task_indicators", "Invite")
+        with d.sub(
+            "Send_changes",
+            "通知各区新的期限",
+            "For each district whose case is still running: send the cycle's new deadlines (message "
+            "deadlines_changed).",
+            "city",
+            multi=("open_districts", "open_district", "", ""),
+        ):
+            d.add("startEvent", "Start_send_change", "", "One running district.", "city", 10, 4)
+            d.add(
+                "intermediateThrowEvent",
+                "Throw_changed",
+                "发送新的期限",
+                "Send the district the cycle's new deadlines (message deadlines_changed).",
+                "city",
+                11,
+                4,
+                message="deadlines_changed",
+                payload='{"cycle_id": cycle_id, "district": open_district, "deadlines": deadlines, '
+                '"change": extension["change"]}',
+            )
+            d.add("endEvent", "End_send_change", "已发送", "Sent.", "city", 12, 4)
+            d.chain("Start_send_change", "Throw_changed", "End_send_change")
+        d.flow("Start_collect", "Fork_collect")
+        d.flow("Fork_collect", "Invite")
+        d.flow("Invite", "End_collected")
+        d.add("exclusiveGateway", "Gw_extend", "", "The decision is open (again after each change).", "city", 6, 4)
+        d.flow("Fork_collect", "Gw_extend")
+        d.chain("Gw_extend", "Task_extend", "Extend", "Apply_extension", "Send_changes")
+        d.flow("Send_changes", "Gw_extend", "", "The decision stays open for the next change.", below=20)
+    d.flow("Task_indicators", "Collect")
 
     d.add(
         "serviceTask",

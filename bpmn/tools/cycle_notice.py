@@ -51,7 +51,7 @@ def build(d: Diagram) -> None:
         0,
         script='published_on = notice["published_on"]\nnotice_ends_on = notice["ends_on"]\nobjection_log = []',
     )
-    d.chain("Invite", "Rank", "Task_select", "Check", "Task_publish", "Publish", "Notice_period")
+    d.chain("Collect", "Rank", "Task_select", "Check", "Task_publish", "Publish", "Notice_period")
 
     with d.sub(
         "Notice",

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from bpmnkit import Diagram
 
 LANES = [
@@ -20,8 +23,8 @@ LANES = [
     (
         "city",
         "市有关部门",
-        "Municipal departments (市教委, 市卫生健康委, 市发展改革委): organise the audit, "
-        "decide on missed deadlines and grant recorded extensions.",
+        "Municipal departments (市教委, 市卫生健康委, 市发展改革委): organise the audit and "
+        "record the close of an application whose deadline passed.",
     ),
     ("audit", "审核专家组", "Audit panel or third-party body (审核专家组或第三方机构): on-site audit."),
 ]
@@ -55,89 +58,89 @@ def notify(kind: str, roles: str, subject: str, body: str) -> dict[str, object]:
     }
 
 
-def deadline_handling(
-    d: Diagram,
-    key: str,
-    host: str,
-    col: float,
-    loop_to: str,
-    missed_row: int,
-    remind_col: float,
-    limit: str,
-    below: float = 0,
-    row: float = 0,
-    via: list[tuple[float, str, float]] | None = None,
-    extend_row: float | None = None,
-) -> str:
-    """Reminder before a stage's deadline; at the deadline, municipal staff extend it or close the case."""
+@contextmanager
+def stage_window(d: Diagram, key: str, lane: str, col: float, row: float) -> Iterator[None]:
+    """A stage and its deadline, side by side in one subprocess (``Window_<key>``): the stage
+    (``Stage_<key>``, built by the caller inside the ``with``) runs beside a watcher that reminds the
+    district before the deadline, follows a cycle-wide change of the deadlines (message
+    deadlines_changed, sent by the cycle's 调整各区期限) and ends the window when the deadline passes
+    (``missed_stage`` set). Whichever branch ends first ends the other (terminate end events), so a
+    moved deadline never interrupts the work in the stage. The watcher's two deadline timers are
+    marked ``deadline``: they give the stage's tasks their due date."""
     stage, zh, en = STAGES[key]
-    d.boundary(
-        f"Timer_{key}_remind",
-        f"{zh}截止前提醒",
-        f"Reminder, reminder_workdays working days before the {en} deadline (non-interrupting).",
-        host,
-        cancel=False,
-        slot=1,
-        timer=f'deadline_at(add_workdays(due["{stage}"], -reminder_workdays), "09:00")',
-    )
+    with d.sub(
+        f"Window_{key}",
+        f"{zh}（期限内）",
+        f"{zh}阶段及其期限：阶段工作与期限监视并行，先结束的一方结束另一方。The {en} stage beside its deadline "
+        "watch; whichever ends first ends the other.",
+        None,
+    ):
+        d.add("startEvent", f"Start_{key}_window", "", "Stage and deadline start together.", lane, col, row)
+        d.add("parallelGateway", f"Fork_{key}", "", "Stage and deadline watch in parallel.", lane, col + 1, row)
+        d.flow(f"Start_{key}_window", f"Fork_{key}")
+        yield
+        last = max(n.col for n in d.nodes.values() if n.parent == f"Stage_{key}")
+        d.add(
+            "endEvent", f"End_{key}_done", "阶段完成", f"The {en} stage is done in time.", lane, last + 1, row,
+            terminate=True,
+        )
+        d.flow(f"Fork_{key}", f"Stage_{key}")
+        d.flow(f"Stage_{key}", f"End_{key}_done")
+        watch_row = row + 2 if lane != "city" else row + 1
+        watch_lane = "city"
+        c = col + 1
+        d.add("exclusiveGateway", f"Gw_{key}_watch", "", f"Watch the {en} deadline (again after a change).",
+              watch_lane, c, watch_row)
+        d.add("receiveTask", f"Wait_{key}", f"等待{zh}期限",
+              f"Wait for a cycle-wide change of the deadlines (message deadlines_changed) until the {en} deadline.",
+              watch_lane, c + 1, watch_row, message="deadlines_changed", var="deadline_change")
+        d.boundary(f"Timer_{key}_remind", f"{zh}截止前提醒",
+                   f"reminder_workdays working days before the {en} deadline, 09:00 (non-interrupting).",
+                   f"Wait_{key}", cancel=False, slot=1,
+                   timer=f'deadline_at(add_workdays(due["{stage}"], -reminder_workdays), "09:00")')
+        d.add(
+            "serviceTask", f"Notify_{key}_remind", f"提醒{zh}截止",
+            f"Notify the district of the coming {en} deadline (outbox).", watch_lane, c + 2, watch_row + 1,
+            **notify(
+                "reminder",
+                '["区有关部门", "区委区政府", "市有关部门", "审核专家组"]',
+                f'f"{{district_name}}{zh}截止提醒"',
+                f"f\"{zh}期限为 {{due['{stage}']}}，请按时完成。\"",
+            ),
+        )
+        d.add("endEvent", f"End_{key}_reminded", "已提醒", "Reminder sent.", watch_lane, c + 3, watch_row + 1)
+        d.boundary(f"Timer_{key}_deadline", f"{zh}期限届满", f"The {en} deadline, 17:00 of its day (interrupting).",
+                   f"Wait_{key}", slot=0, timer=f'deadline_at(due["{stage}"], "17:00")', deadline=True)
+        d.add("scriptTask", f"Note_{key}_missed", f"记录{zh}期限届满", f"The {en} deadline passed.",
+              watch_lane, c + 2, watch_row + 2, script=f'missed_stage = "{stage}"')
+        d.add("endEvent", f"End_{key}_missed", "期限届满", f"Ends the {en} stage.", watch_lane, c + 3, watch_row + 2,
+              terminate=True)
+        d.add("scriptTask", f"Apply_{key}_change", "采用新的期限",
+              "The cycle's new deadlines replace the district's.", watch_lane, c + 2, watch_row,
+              script='due = dict(deadline_change["deadlines"])')
+        d.flow(f"Fork_{key}", f"Gw_{key}_watch")
+        d.chain(f"Gw_{key}_watch", f"Wait_{key}", f"Apply_{key}_change")
+        d.flow(f"Apply_{key}_change", f"Gw_{key}_watch", "", "Watch the new deadline.", below=20)
+        d.chain(f"Timer_{key}_remind", f"Notify_{key}_remind", f"End_{key}_reminded")
+        d.chain(f"Timer_{key}_deadline", f"Note_{key}_missed", f"End_{key}_missed")
+
+
+def missed_handling(d: Diagram, key: str, col: float, row: float, next_node: str) -> str:
+    """After the window: a passed deadline goes to 市有关部门, who record the case's close."""
+    stage, zh, en = STAGES[key]
+    d.add("exclusiveGateway", f"Gw_{key}_missed", "期限内完成？", f"Was the {en} stage done in time?", "city",
+          col, row)
     d.add(
-        "serviceTask",
-        f"Notify_{key}_remind",
-        f"提醒{zh}截止",
-        f"Notify the district of the coming {en} deadline (outbox).",
-        "city",
-        remind_col,
-        3,
-        **notify(
-            "reminder",
-            '["区有关部门", "区委区政府", "市有关部门", "审核专家组"]',
-            f'f"{{district_name}}{zh}截止提醒"',
-            f"f\"{zh}期限为 {{due['{stage}']}}，请按时完成。\"",
-        ),
-    )
-    d.add("endEvent", f"End_{key}_reminded", "已提醒", "Reminder sent.", "city", remind_col + 1, 3)
-    d.flow(f"Timer_{key}_remind", f"Notify_{key}_remind")
-    d.flow(f"Notify_{key}_remind", f"End_{key}_reminded")
-    d.boundary(
-        f"Timer_{key}_deadline",
-        f"{zh}期限届满",
-        f"The {en} deadline passed (interrupting).",
-        host,
-        slot=0,
-        timer=f'deadline_at(due["{stage}"], "17:00")',
-    )
-    task = d.add(
         "userTask",
         f"Task_{key}_overdue",
         f"逾期处理（{zh}）",
-        f"Missed {en} deadline: extend it (recorded) or close the case.",
+        f"Missed {en} deadline: 市有关部门 record the close of the district's application.",
         "city",
-        col,
-        row,
-        form="forms/overdue_decision.json",
-        instructions=f"该区未在{zh}期限前完成。请决定：批准延期（填写新的期限和理由；新期限须早于下一阶段期限，"
-        "延期记录在案），或以“逾期未完成”结束该区本周期的创建申报。",
-    )
-    gw = d.add(
-        "exclusiveGateway", f"Gw_{key}_overdue", "是否延期？", "Extend the deadline?", "city", col + 1, row
-    )
-    d.add(
-        "serviceTask",
-        f"Extend_{key}",
-        f"登记延期（{zh}）",
-        f"Record the extension of the {en} deadline (checked against the next deadline).",
-        "city",
-        col + 2,
-        row if extend_row is None else extend_row,
-        op="grant_extension",
-        result="due",
-        params={
-            "due": "due",
-            "stage": f'"{stage}"',
-            "new_deadline": "new_deadline",
-            "limit": limit,
-            "reason": "overdue_reason",
-        },
+        col + 1,
+        row + 1,
+        form="forms/missed_deadline.json",
+        instructions=f"该区未在{zh}期限前完成，本周期的创建申报以“逾期未完成”结束。请填写情况说明。期限只能在届满前"
+        "由“调整各区期限”决定对所有区统一调整，不对单个区事后延期（本地做法，通知未规定延期）。",
     )
     d.add(
         "scriptTask",
@@ -146,21 +149,14 @@ def deadline_handling(
         f"Outcome: missed the {en} deadline.",
         "city",
         col + 2,
-        missed_row,
+        row + 1,
         script=outcome("missed_deadline", stage, f'"逾期未完成{zh}：" + overdue_reason'),
     )
-    d.flow(f"Timer_{key}_deadline", task)
-    d.flow(task, gw)
-    d.flow(gw, f"Extend_{key}", "延期", "Extend.", condition='overdue_action == "extend"')
-    d.flow(gw, f"Missed_{key}", "结束", "Close the case.", default=True)
-    d.flow(
-        f"Extend_{key}",
-        loop_to,
-        "",
-        "Back into the stage with the new deadline.",
-        below=below,
-        via=list(via) if via else None,
-    )
+    d.flow(f"Window_{key}", f"Gw_{key}_missed")
+    d.flow(f"Gw_{key}_missed", f"Task_{key}_overdue", "逾期", "Deadline passed.",
+           condition=f'missed_stage == "{stage}"')
+    d.flow(f"Gw_{key}_missed", next_node, "按期", "Done in time.", default=True)
+    d.flow(f"Task_{key}_overdue", f"Missed_{key}")
     return f"Missed_{key}"
 
 
@@ -175,6 +171,7 @@ def build() -> Diagram:
     )
     d.message("district_invited", {"cycle_id": "cycle_id", "district": "district"})
     d.message("district_outcome", {"cycle_id": "cycle_id", "district": "district"})
+    d.message("deadlines_changed", {"cycle_id": "cycle_id", "district": "district"})
     d.pool(
         "Pool_cycle",
         "创建周期",
@@ -209,141 +206,80 @@ def build() -> Diagram:
                 'due = dict(invitation["deadlines"])',
                 'reminder_workdays = invitation["reminder_workdays"]',
                 'leadership_decision = ""',
-                'progress = {"intention_approved": False, "audit_assigned": False}',
+                'missed_stage = ""',
             ]
         ),
     )
-    d.data_object("progress", "阶段进度")
-    d.data_ref("Ref_progress", "progress", "district", 1, 1)
-    d.writes("Init", "Ref_progress")
-    d.add(
-        "exclusiveGateway",
-        "Gw_apply_loop",
-        "",
-        "Entry of the application stage (also after an extension).",
-        "district",
-        2,
-        0,
-    )
-    d.chain("Start_invited", "Init", "Gw_apply_loop")
 
     # -- stage 1: application ----------------------------------------------------------------
-    with d.sub(
-        "Stage_apply",
-        "申报阶段",
-        "Application stage: the intention is drafted, approved by the district "
-        "leadership and filed in the name of the district people's government, by the application "
-        "deadline.",
-        None,
-    ):
-        d.add("startEvent", "Start_apply", "", "Stage start.", "district", 3, 0)
-        d.add(
-            "scriptTask",
-            "Resume_apply",
-            "查看申报进度",
-            "Where the stage stands (it is re-entered after an "
-            "extension; what was done before is kept in the progress data object).",
-            "district",
-            4,
-            0,
-            script='approved_before = progress["intention_approved"]',
-        )
-        d.data_ref("Ref_progress_apply", "progress", "district", 4, 1)
-        d.reads("Resume_apply", "Ref_progress_apply")
-        d.add(
-            "exclusiveGateway",
-            "Gw_approved",
-            "已获同意？",
-            "Already approved before the extension?",
-            "district",
-            5,
-            0,
-        )
-        d.add(
-            "userTask",
-            "Task_intention",
-            "拟定创建意向",
-            "Draft the intention to apply.",
-            "district",
-            6,
-            0,
-            form="forms/intention.json",
-            instructions="请区有关部门（区教育局、区卫生健康委、区发展改革委）拟定创建意向：说明创建目标、牵头部门和工作安排，"
-            "并上传相关材料。提交后报区委、区政府研究。",
-        )
-        d.add(
-            "userTask",
-            "Task_leadership",
-            "研究创建意向",
-            "District leadership study the intention and approve or decline.",
-            "leader",
-            7,
-            0,
-            form="forms/leadership_decision.json",
-            instructions="请区委、区政府研究区有关部门报送的创建意向，作出同意申报或不申报的决定，并填写研究意见。",
-        )
-        d.add("exclusiveGateway", "Gw_leadership", "是否同意申报？", "Approved?", "leader", 8, 0)
-        d.add(
-            "scriptTask",
-            "Note_approved",
-            "记录同意申报",
-            "Keep the approval in the stage progress.",
-            "leader",
-            9,
-            0,
-            script='progress["intention_approved"] = True',
-        )
-        d.data_ref("Ref_progress_approved", "progress", "leader", 10, 1)
-        d.reads("Note_approved", "Ref_progress_approved")
-        d.writes("Note_approved", "Ref_progress_approved")
-        d.add(
-            "userTask",
-            "Task_file",
-            "以区人民政府名义提出申请",
-            "File the application in the name of the district people's government, with the district's "
-            "creation plan (targets, evaluation content, incentives).",
-            "district",
-            10,
-            0,
-            form="forms/application.json",
-            instructions="请以区人民政府名义提出创建申请：填写申请文号、日期，上传盖章的申请文件，并附本区具体创建方案"
-            "（明确目标任务、细化评估内容、建立激励机制）。须在申报期限前提交。",
-        )
-        d.add("endEvent", "End_filed", "已提出申请", "Application filed.", "district", 11, 0)
-        d.add("endEvent", "End_declined", "决定不申报", "The leadership declined.", "leader", 9, 1)
-        d.chain("Start_apply", "Resume_apply", "Gw_approved")
-        d.flow(
-            "Gw_approved",
-            "Task_file",
-            "已同意",
-            "Already approved: file.",
-            via=[(5, "district", -0.45), (10, "district", -0.45)],
-            condition="approved_before",
-        )
-        d.flow("Gw_approved", "Task_intention", "", "Draft the intention.", default=True)
-        d.chain("Task_intention", "Task_leadership", "Gw_leadership")
-        d.flow(
-            "Gw_leadership", "Note_approved", "同意", "Approve.", condition='leadership_decision == "approve"'
-        )
-        d.flow("Note_approved", "Task_file")
-        d.flow("Gw_leadership", "End_declined", "不申报", "Decline.", default=True)
-        d.flow("Task_file", "End_filed")
-    d.flow("Gw_apply_loop", "Stage_apply")
-    missed_apply = deadline_handling(
-        d, "apply", "Stage_apply", 12, "Gw_apply_loop", 1, 12, 'due["self_assessment"]'
-    )
-    d.add("exclusiveGateway", "Gw_applied", "是否申报？", "Did the district apply?", "district", 12, 0)
+    with stage_window(d, "apply", "district", 2, 0):
+        with d.sub(
+            "Stage_apply",
+            "申报阶段",
+            "Application stage: the intention is drafted, approved by the district "
+            "leadership and filed in the name of the district people's government, by the application "
+            "deadline.",
+            None,
+        ):
+            d.add("startEvent", "Start_apply", "", "Stage start.", "district", 4, 0)
+            d.add(
+                "userTask",
+                "Task_intention",
+                "拟定创建意向",
+                "Draft the intention to apply.",
+                "district",
+                5,
+                0,
+                form="forms/intention.json",
+                instructions="请区有关部门（区教育局、区卫生健康委、区发展改革委）拟定创建意向：说明创建目标、牵头部门和工作安排，"
+                "并上传相关材料。提交后报区委、区政府研究。",
+            )
+            d.add(
+                "userTask",
+                "Task_leadership",
+                "研究创建意向",
+                "District leadership study the intention and approve or decline.",
+                "leader",
+                6,
+                0,
+                form="forms/leadership_decision.json",
+                instructions="请区委、区政府研究区有关部门报送的创建意向，作出同意申报或不申报的决定，并填写研究意见。",
+            )
+            d.add("exclusiveGateway", "Gw_leadership", "是否同意申报？", "Approved?", "leader", 7, 0)
+            d.add(
+                "userTask",
+                "Task_file",
+                "以区人民政府名义提出申请",
+                "File the application in the name of the district people's government, with the district's "
+                "creation plan (targets, evaluation content, incentives).",
+                "district",
+                8,
+                0,
+                form="forms/application.json",
+                instructions="请以区人民政府名义提出创建申请：填写申请文号、日期，上传盖章的申请文件，并附本区具体创建方案"
+                "（明确目标任务、细化评估内容、建立激励机制）。须在申报期限前提交。",
+            )
+            d.add("endEvent", "End_filed", "已提出申请", "Application filed.", "district", 9, 0)
+            d.add("endEvent", "End_declined", "决定不申报", "The leadership declined.", "leader", 8, 1)
+            d.chain("Start_apply", "Task_intention", "Task_leadership", "Gw_leadership")
+            d.flow(
+                "Gw_leadership", "Task_file", "同意", "Approve.", condition='leadership_decision == "approve"'
+            )
+            d.flow("Gw_leadership", "End_declined", "不申报", "Decline.", default=True)
+            d.flow("Task_file", "End_filed")
+    d.chain("Start_invited", "Init", "Window_apply")
+    d.add("exclusiveGateway", "Gw_applied", "是否申报？", "Did the district apply?", "district", 13, 0)
+    missed_apply = missed_handling(d, "apply", 12, 0, "Gw_applied")
     d.add(
         "scriptTask",
         "Declined",
         "记录不申报",
         "Outcome: the district declined.",
         "district",
-        13,
+        14,
         1,
         script=outcome("declined", "application", 'f"区委区政府决定不申报：{leadership_opinion}"'),
     )
-    d.flow("Stage_apply", "Gw_applied")
     d.flow("Gw_applied", "Declined", "不申报", "Declined.", condition='leadership_decision == "decline"')
 
     import district_stages  # stages 2 and 3 and the outcome (they use the helpers above)

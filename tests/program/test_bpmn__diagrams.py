@@ -172,7 +172,7 @@ def test_every_user_task_has_its_lane_a_form_and_instructions(parsed: Any) -> No
                 props = ts.extensions.get("properties", {})
                 assert props.get("form") in forms, (pid, ts.bpmn_id)
                 assert CJK.search(ts.extensions.get("instructionsForEndUser") or ""), (pid, ts.bpmn_id)
-    assert seen == 25
+    assert seen == 26
 
 
 def test_the_roles_are_the_lanes(parsed: Any) -> None:

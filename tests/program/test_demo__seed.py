@@ -127,10 +127,10 @@ def test_every_role_finds_live_work_in_its_inbox(seeded: Seeded) -> None:
         for kind, tasks in stages.items():
             expected = [(target, code)] if target in tasks else []
             assert work[f"{SLUGS[code]}-{kind}"] == expected, (code, kind)
-    assert work["city"] == [("Task_assign", "310110")]
+    assert work["city"] == [("Task_extend", None), ("Task_assign", "310110")]  # the live cycle's deadline decision
     assert work["expert"] == [("Task_audit", "310109")]
     assert work["approver"] == [("Task_confirm", "310104")]
-    assert len(work["admin"]) == seeded.result.open_tasks == 17
+    assert len(work["admin"]) == seeded.result.open_tasks == 18
     assert work["auditor"] == []  # auditors read every case and change nothing
     with_work = {role for _k, name, roles, _d, _n in user_specs() if work[name] for role in roles}
     assert with_work == set(ROLES.values()) | {"admin"}
@@ -178,7 +178,7 @@ def test_a_live_cycle_reaching_2027_fails_with_the_calendar_fix_after_the_histor
         # once the calendar allows it (here: on an earlier day), the next run opens only the live cycle
         result = seed(db, clock=FakeClock(NOW))
         assert (result.history, result.users_created) == ("present", 0)
-        assert result.live is not None and result.live.opened and result.open_tasks == 17
+        assert result.live is not None and result.live.opened and result.open_tasks == 18
     finally:
         db.dispose()
         if schema is not None:

@@ -312,13 +312,9 @@ CASE_FORMS = {
     "forms/objection_decision.json",
     "forms/naming_approval.json",
     "forms/national_result.json",
-    "forms/overdue_decision.json",
+    "forms/deadline_extension.json",
 }
-OVERDUE_STAGES = {  # overdue task -> (its stage, the next stage: an extension must end before it)
-    "Task_apply_overdue": ("application", "self_assessment"),
-    "Task_self_overdue": ("self_assessment", "audit"),
-    "Task_audit_overdue": ("audit", "selection"),
-}
+NEXT_STAGE = {"application": "self_assessment", "self_assessment": "audit", "audit": "selection"}
 # errors that are no refusal but a fault: the driver's own complaint, the engine's own consistency checks
 NOT_REFUSALS = frozenset({"demo_failed", "state_diverged", "history_broken", "concurrent_modification"})
 BLIND = 0.1  # the share of completions drawn from the form alone, blind to the case (often refused)
@@ -611,12 +607,16 @@ def fit_case(task: HumanTask, data: dict[str, Any], ctx: dict[str, Any], draw: F
         data["excluded_districts"] = draw.subset(codes, 1) if rnd.random() < 0.3 else []
     elif form == "forms/national_result.json" and "final_candidates" in ctx:
         data["national_named"] = draw.subset([c["code"] for c in ctx["final_candidates"]["national"]])
-    elif form == "forms/overdue_decision.json" and task.bpmn_id in OVERDUE_STAGES and "due" in ctx:
-        stage, following = OVERDUE_STAGES[task.bpmn_id]
-        current, limit = date.fromisoformat(ctx["due"][stage]), date.fromisoformat(ctx["due"][following])
-        first = max(current, draw.today) + timedelta(days=1)
-        if first < limit and data["overdue_action"] == "extend":
-            data["new_deadline"] = (first + timedelta(days=rnd.randint(0, (limit - first).days - 1))).isoformat()
+    elif form == "forms/deadline_extension.json" and "deadlines" in ctx:
+        # a stage whose deadline has not come, moved to a day before the next stage's deadline
+        movable = [(stage, date.fromisoformat(ctx["deadlines"][stage]),
+                    date.fromisoformat(ctx["deadlines"][following])) for stage, following in NEXT_STAGE.items()]
+        movable = [(stage, current, limit) for stage, current, limit in movable
+                   if draw.today < current and current + timedelta(days=1) < limit]
+        if movable:
+            stage, current, limit = rnd.choice(movable)
+            data["extension_stage"] = stage
+            data["new_deadline"] = (current + timedelta(days=rnd.randint(1, (limit - current).days - 1))).isoformat()
 
 
 # -- setting up a walk -----------------------------------------------------------------------------

@@ -61,7 +61,7 @@ def test_quickstart_pieces_init_deploy_demo_then_the_app_serves_the_demo(
     page = app.test_client().get("/status").get_data(as_text=True)
     figures = {label: int(value) for label, value in re.findall(r'data-count="(\w+)">(\d+)<', page)}
     assert figures["processes"] == 4
-    assert figures["running"] > 16 and figures["open_tasks"] == first["open_tasks"] == 17
+    assert figures["running"] > 16 and figures["open_tasks"] == first["open_tasks"] == 18
     leader = browser(app, "huangpu-leader")  # the demo's accounts sign in with the demo password
     assert "研究创建意向" in leader.get("/").get_data(as_text=True)
 
