@@ -4,7 +4,8 @@ A process owner reads a diagram in the modeler at fit-to-screen zoom. Three thin
 the DI coordinates alone (no SpiffWorkflow, no rendering):
 
 - **crossings**: a sequence or message flow segment that enters the interior of a shape it does
-  not connect (task, event, gateway, collapsed subprocess, call activity, data object), or crosses
+  not connect (task, event, gateway, collapsed subprocess, call activity, data object) or of one of
+  its own ends (it should meet them at their border), or crosses
   the border of a container (expanded subprocess, pool with a process) that holds only one of its
   ends or neither with the other outside, or runs through the name of a container. Lanes are not
   containers here: flows between lanes are the normal case; a black-box pool is a solid shape.
@@ -18,8 +19,9 @@ the DI coordinates alone (no SpiffWorkflow, no rendering):
 - **fit scale**: the diagram's extent and the zoom at which it fits ``CANVAS`` (a 1920×1080 screen
   minus the modeler's palette, tabs and status bar); below ``MIN_READABLE_SCALE`` it is flagged.
 
-Shapes whose only contact with a segment or label is their border count as not crossed; one pixel
-of slack (``EPS``) absorbs the rounding of coordinates written as integers.
+A flow meets its own ends at their border; it keeps ``CLEARANCE`` from every other shape (running
+along a shape's edge is reported too). A label may touch a shape's edge. One pixel of slack
+(``EPS``) absorbs the rounding of coordinates written as integers.
 """
 
 from __future__ import annotations
@@ -47,6 +49,9 @@ MIN_READABLE_SCALE = 0.75
 Our own threshold (本地设定), not a figure from any standard."""
 
 EPS = 1.0
+CLEARANCE = 3.0
+"""A flow closer than this to a shape it does not connect reads as touching it (a line along a
+task's edge looks like part of the task)."""
 HEADER = 30.0  # the band down the left of a pool or lane that holds its name
 _CONTAINER_KINDS = {"participant", "subProcess", "transaction", "adHocSubProcess"}
 _FLOW_KINDS = {"sequenceFlow", "messageFlow"}
@@ -245,6 +250,18 @@ def _crossings(flow: Element, drawn: list[Element], elements: dict[str, Element]
     host = source.host if source is not None and source.kind == "boundaryEvent" else ""
     segments = list(itertools.pairwise(flow.waypoints))
     found: list[str] = []
+    for end in (flow.source, flow.target):  # from and to its ends' borders, never through them
+        el = elements.get(end)
+        if el is None or el.bounds is None:
+            continue
+        inner = el.bounds.grown(-EPS)
+        hit = next((s for s in segments if meets(*s, inner)), None)
+        if hit is not None:
+            whose = "source" if end == flow.source else "target"
+            found.append(
+                f"{flow.kind} {flow.describe()} runs through its own {whose} {el.describe()} "
+                f"(segment {_p(hit[0])}→{_p(hit[1])})"
+            )
     for shape in drawn:
         if shape.id in ends or shape.id == flow.id:
             continue
@@ -257,11 +274,13 @@ def _crossings(flow: Element, drawn: list[Element], elements: dict[str, Element]
             hit = next((s for s in segments if _touches_border(*s, shape.bounds)), None)
             what = "crosses the border of"
         elif hit is None and not shape.container and shape.kind != "lane":
-            inner = shape.bounds.grown(-EPS)
-            hit = next(
-                (s for i, s in enumerate(segments) if meets(*s, inner) and (i or shape.id != host)), None
-            )
+            near = [s for i, s in enumerate(segments) if i or shape.id != host]
+            inner, outer = shape.bounds.grown(-EPS), shape.bounds.grown(CLEARANCE)
+            hit = next((s for s in near if meets(*s, inner)), None)
             what = "runs through"
+            if hit is None:
+                hit = next((s for s in near if meets(*s, outer)), None)
+                what = "runs along the edge of"
         if hit is not None:
             found.append(
                 f"{flow.kind} {flow.describe()} {what} {shape.kind} {shape.describe()} "

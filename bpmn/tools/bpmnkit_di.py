@@ -41,7 +41,10 @@ def write_di(d: Diagram, root: Any, pool: Box, lanes: dict[str, Box], others: di
         a, b = (box, data) if kind == "out" else (data, box)
         tag = "dataInputAssociation" if kind == "in" else "dataOutputAssociation"
         links[f"{tag[:-11]}_{node_id}_{obj}"] = _straight(a, b)
-    placer = Placer(sc, [*routes.values(), *links.values()])
+    borders = [
+        [(b.x, y), (b.right, y)] for b in [pool, *lanes.values(), *others.values()] for y in (b.y, b.bottom)
+    ]
+    placer = Placer(sc, [*routes.values(), *links.values(), *borders])
     order = sorted(d.nodes.values(), key=lambda n: (n.kind != "subProcess", n.kind == "boundaryEvent"))
     labels: dict[str, Box] = {}
     for node in order:
@@ -117,6 +120,8 @@ def route(src: Node, dst: Node, flow: Flow) -> list[Point]:
                 (t.cx, s.bottom + 20 + flow.below),
                 (t.cx, t.bottom if t.cy < s.y else t.y),
             ]
+        if t.x < s.cx < t.right:  # straight down onto the target
+            return [(s.cx, s.bottom), (s.cx, t.y)]
         end = (t.x, t.cy) if t.x >= s.cx else (t.right, t.cy)
         return [(s.cx, s.bottom), (s.cx, t.cy), end]
     if abs(s.cx - t.cx) < 1 and t.y >= s.bottom:  # straight down the same column

@@ -1,8 +1,9 @@
 """Routing around shapes for ``bpmnkit_di``: a flow keeps its planned route (grid routing, ``via``
 points) when that route is clear, and otherwise gets the shortest orthogonal detour with fewest bends.
 
-"Clear" is the rule ``workflow.diagram_layout`` checks: no segment enters a shape other than the
-flow's ends (a boundary event's first segment may leave through its host), and no segment crosses
+"Clear" is the rule ``workflow.diagram_layout`` checks: no segment comes near a shape (its own ends
+only at their border; a boundary event's first segment may leave through its host), no segment
+runs through a pool, lane or subprocess name, and no segment crosses
 the border of an expanded subprocess or pool unless that container holds exactly one of the ends.
 The detour is a shortest path on the grid of lines ``MARGIN`` away from every shape's sides, with a
 cost per bend, from a side of the source to a side of the target.
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 
 from bpmnkit import Box, Diagram
 
-from workflow.diagram_layout import meets, name_box
+from workflow.diagram_layout import CLEARANCE, meets, name_box
 
 Point = tuple[float, float]
 MARGIN = 15  # how far a detour keeps from a shape it passes
@@ -61,11 +62,15 @@ def clear(sc: Scene, source: str, target: str, points: list[Point]) -> bool:
     """Whether the polyline keeps the checker's rule for a flow from ``source`` to ``target``."""
     ends, may_cross = {source, target}, sc.parents[source] ^ sc.parents[target]
     host = sc.hosts.get(source, "")
+    for end in ends:  # from and to the ends' borders, never through them
+        box = sc.solids.get(end) or sc.containers[end]
+        if any(meets(a, b, _grow(box, -1)) for a, b in itertools.pairwise(points)):
+            return False
     for i, (a, b) in enumerate(itertools.pairwise(points)):
         for sid, box in sc.solids.items():
             if sid.split("#")[0] in ends or (i == 0 and sid == host):
                 continue
-            if meets(a, b, _grow(box, -1)):
+            if meets(a, b, _grow(box, CLEARANCE)):
                 return False
         for cid, box in sc.containers.items():
             if cid in ends or cid in may_cross:
@@ -166,7 +171,9 @@ def _region(sc: Scene, common: set[str]) -> Box:
     if common:
         inner = min((sc.containers[c] for c in common), key=lambda b: b.w * b.h)
         left = HEADER * (2 if inner.x == min(b.x for b in sc.containers.values()) else 0)
-        return Box(inner.x + left + 1, inner.y + 1, inner.w - left - 2, inner.h - 2)
+        return Box(
+            inner.x + left + MARGIN, inner.y + MARGIN, inner.w - left - 2 * MARGIN, inner.h - 2 * MARGIN
+        )
     xs = [v for b in [*sc.solids.values(), *sc.containers.values()] for v in (b.x, b.right)]
     ys = [v for b in [*sc.solids.values(), *sc.containers.values()] for v in (b.y, b.bottom)]
     return Box(min(xs) - 100, min(ys) - 100, max(xs) - min(xs) + 200, max(ys) - min(ys) + 200)

@@ -64,11 +64,18 @@ def test_a_flow_through_a_shape_it_does_not_connect_is_reported_with_ids_and_nam
     assert "F" in report.crossings[0] and "B (乙)" in report.crossings[0]
 
 
-def test_a_flow_that_only_touches_a_shape_border_or_goes_around_is_not_a_crossing() -> None:
-    along_top = edge("F", (50, 0), (50, -1), (450, -1), (450, 0))  # A's and C's tops, B's top edge
-    assert run(THREE, *SHAPES, along_top).crossings == []
-    around = edge("F", (50, 80), (50, 120), (450, 120), (450, 80))
+def test_a_flow_touching_its_ends_at_their_border_and_passing_others_at_a_distance_is_not_reported() -> None:
+    around = edge("F", (50, 80), (50, 120), (450, 120), (450, 80))  # A's bottom, under B, C's bottom
     assert run(THREE, *SHAPES, around).crossings == []
+    corner = edge("F", (100, 40), (150, 40), (150, -10), (450, -10), (450, 0))  # 10 px over B's top
+    assert run(THREE, *SHAPES, corner).crossings == []
+
+
+def test_a_flow_running_along_the_edge_of_a_shape_it_does_not_connect_is_reported() -> None:
+    along_top = edge("F", (50, 0), (50, -1), (450, -1), (450, 0))  # 1 px over B's top edge
+    assert [c.split(" (segment")[0] for c in run(THREE, *SHAPES, along_top).crossings] == [
+        "sequenceFlow F runs along the edge of task B (乙)"
+    ]
 
 
 def test_a_flow_crossing_an_expanded_subprocess_it_does_not_enter_is_reported_but_may_run_inside_its_own() -> (
@@ -133,3 +140,12 @@ def test_the_fit_scale_is_the_canvas_over_the_extent_and_flagged_below_the_thres
     wide = run(THREE, *SHAPES[:2], shape("C", 4000, 0, 100, 80), edge("F", (100, 40), (150, 40)))
     assert wide.extent.w == 4100 and wide.scale == pytest.approx(CANVAS[0] / 4100)
     assert wide.scale < MIN_READABLE_SCALE and "fits 1880×900 only at 0.46" in wide.problems()[-1]
+
+
+def test_a_flow_that_runs_into_its_own_target_before_reaching_its_side_is_reported() -> None:
+    process = '<task id="A"/><task id="T" name="提醒"/><sequenceFlow id="F" sourceRef="A" targetRef="T"/>'
+    di = [shape("A", 0, 0, 100, 80), shape("T", 0, 200, 100, 80)]
+    through = run(process, *di, edge("F", (50, 80), (50, 240), (100, 240)))  # down through T to its side
+    assert ["runs through its own target T (提醒)" in c for c in through.crossings] == [True]
+    onto = run(process, *di, edge("F", (50, 80), (50, 200)))  # down onto T's top
+    assert onto.crossings == []
