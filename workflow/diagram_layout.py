@@ -166,7 +166,7 @@ def check(root: Any, file: str = "") -> Report:
     drawn = [e for e in elements.values() if e.bounds is not None]
     flows = [e for e in elements.values() if e.kind in _FLOW_KINDS and len(e.waypoints) >= 2]
     crossings = [c for flow in flows for c in _crossings(flow, drawn, elements)]
-    overlaps = _label_overlaps(drawn, flows, elements)
+    overlaps = _label_overlaps(drawn, flows)
     extent = _extent(elements.values())
     scale = min(CANVAS[0] / max(extent.w, 1), CANVAS[1] / max(extent.h, 1))
     return Report(file, crossings, overlaps, extent, scale)
@@ -234,8 +234,7 @@ def _rect(bounds: Any) -> Rect | None:
 
 
 def _ends(flow: Element, elements: dict[str, Element]) -> tuple[set[str], set[str]]:
-    """The ids a flow may touch (its ends, a boundary event's host) and the containers it may
-    cross: those holding exactly one of its ends."""
+    """A flow's ends and the containers it may cross: those holding exactly one of its ends."""
     ends = {flow.source, flow.target}
     held: list[set[str]] = []
     for end in (flow.source, flow.target):
@@ -289,7 +288,7 @@ def _crossings(flow: Element, drawn: list[Element], elements: dict[str, Element]
     return found
 
 
-def _label_overlaps(drawn: list[Element], flows: list[Element], elements: dict[str, Element]) -> list[str]:
+def _label_overlaps(drawn: list[Element], flows: list[Element]) -> list[str]:
     labelled = [e for e in [*drawn, *flows] if e.label is not None]
     found: list[str] = []
     for el in labelled:

@@ -81,15 +81,14 @@ def clear(sc: Scene, source: str, target: str, points: list[Point]) -> bool:
     return True
 
 
-def detour(sc: Scene, source: str, target: str, avoid: list[Box] | None = None) -> list[Point] | None:
+def detour(sc: Scene, source: str, target: str) -> list[Point] | None:
     """The cheapest orthogonal route between a side of ``source`` and a side of ``target`` that
-    keeps ``MARGIN`` from every other shape (and from ``avoid``), or None when there is none."""
+    keeps ``MARGIN`` from every other shape, or None when there is none."""
     ends = {source, target}
     common = sc.parents[source] & sc.parents[target]
     walls = [_grow(b, MARGIN) for k, b in sc.solids.items()]
     may_cross = sc.parents[source] ^ sc.parents[target]
     walls += [_grow(b, MARGIN) for k, b in sc.containers.items() if k in ends or k not in common | may_cross]
-    walls += [_grow(b, MARGIN) for b in avoid or []]
     walls = [w for w in walls if w.w > 0]
     region = _region(sc, common)
     starts, goals = _ports(sc, source, target), _ports(sc, target, source)
@@ -123,7 +122,7 @@ def detour(sc: Scene, source: str, target: str, avoid: list[Box] | None = None) 
         if at in goal_at:
             port, _stub, out = goal_at[at]
             inward = (-out[0], -out[1])
-            if heading == inward or heading == (0, 0):
+            if heading == inward:
                 return _simplify([*path, port])
             heapq.heappush(heap, (cost + BEND, next(counter), at, inward, path))
             continue
@@ -167,13 +166,11 @@ def _ports(sc: Scene, node: str, other: str) -> list[tuple[Point, Point, Point]]
 
 
 def _region(sc: Scene, common: set[str]) -> Box:
-    """Where the detour may run: inside the innermost container holding both ends, or anywhere."""
+    """Where the detour may run: ``MARGIN`` inside the innermost container holding both ends (the
+    names down a pool's left side are walls of their own), or anywhere."""
     if common:
         inner = min((sc.containers[c] for c in common), key=lambda b: b.w * b.h)
-        left = HEADER * (2 if inner.x == min(b.x for b in sc.containers.values()) else 0)
-        return Box(
-            inner.x + left + MARGIN, inner.y + MARGIN, inner.w - left - 2 * MARGIN, inner.h - 2 * MARGIN
-        )
+        return _grow(inner, -MARGIN)
     xs = [v for b in [*sc.solids.values(), *sc.containers.values()] for v in (b.x, b.right)]
     ys = [v for b in [*sc.solids.values(), *sc.containers.values()] for v in (b.y, b.bottom)]
     return Box(min(xs) - 100, min(ys) - 100, max(xs) - min(xs) + 200, max(ys) - min(ys) + 200)

@@ -3,7 +3,7 @@ a shape it does not connect or across a container it does not enter, and no labe
 or on another label, checked from the DI coordinates by ``workflow.diagram_layout``.
 
 Fit-to-screen readability is recorded rather than met: every diagram is wider than 1880 px at the
-readable zoom, and splitting one changes what the auditor's diagram view shows (see docs/notice.md,
+readable zoom, and the split that would fix it changes process structure (docs/architecture.md,
 "图面布局"). The strict xfail turns red the day a diagram becomes readable, so the mark is removed.
 """
 
