@@ -160,15 +160,24 @@ def check_file(path: Path) -> Report:
 
 
 def check(root: Any, file: str = "") -> Report:
-    """Report crossings, label overlaps and fit scale of the first diagram plane in ``root``."""
-    elements = _elements(root)
-    _read_di(root, elements)
-    drawn = [e for e in elements.values() if e.bounds is not None]
-    flows = [e for e in elements.values() if e.kind in _FLOW_KINDS and len(e.waypoints) >= 2]
-    crossings = [c for flow in flows for c in _crossings(flow, drawn, elements)]
-    overlaps = _label_overlaps(drawn, flows)
-    extent = _extent(elements.values())
-    scale = min(CANVAS[0] / max(extent.w, 1), CANVAS[1] / max(extent.h, 1))
+    """Report crossings, label overlaps and fit scale of every diagram plane in ``root`` (a collapsed
+    subprocess drawn on a plane of its own is read on its own); extent and scale are the plane that
+    fits the screen worst."""
+    crossings: list[str] = []
+    overlaps: list[str] = []
+    worst: tuple[float, Rect] | None = None
+    for plane in root.iter(f"{{{BPMNDI}}}BPMNPlane"):
+        elements = _elements(root)
+        _read_di(plane, elements)
+        drawn = [e for e in elements.values() if e.bounds is not None]
+        flows = [e for e in elements.values() if e.kind in _FLOW_KINDS and len(e.waypoints) >= 2]
+        crossings += [c for flow in flows for c in _crossings(flow, drawn, elements)]
+        overlaps += _label_overlaps(drawn, flows)
+        extent = _extent(elements.values())
+        scale = min(CANVAS[0] / max(extent.w, 1), CANVAS[1] / max(extent.h, 1))
+        if worst is None or scale < worst[0]:
+            worst = (scale, extent)
+    scale, extent = worst or (1.0, Rect(0, 0, 0, 0))
     return Report(file, crossings, overlaps, extent, scale)
 
 
@@ -207,10 +216,7 @@ def _elements(root: Any) -> dict[str, Element]:
     return out
 
 
-def _read_di(root: Any, elements: dict[str, Element]) -> None:
-    plane = root.find(f".//{{{BPMNDI}}}BPMNPlane")
-    if plane is None:
-        return
+def _read_di(plane: Any, elements: dict[str, Element]) -> None:
     for shape in plane.iter(f"{{{BPMNDI}}}BPMNShape"):
         el = elements.get(shape.get("bpmnElement", ""))
         if el is None:  # lanes and unknown elements draw nothing a flow must avoid

@@ -149,3 +149,21 @@ def test_a_flow_that_runs_into_its_own_target_before_reaching_its_side_is_report
     assert ["runs through its own target T (提醒)" in c for c in through.crossings] == [True]
     onto = run(process, *di, edge("F", (50, 80), (50, 200)))  # down onto T's top
     assert onto.crossings == []
+
+
+def test_each_plane_is_read_on_its_own() -> None:
+    process = (
+        '<task id="A"/><subProcess id="S" name="子"><task id="X"/><task id="Y" name="乙"/><task id="Z"/>'
+        '<sequenceFlow id="G" sourceRef="X" targetRef="Z"/></subProcess>'
+        '<sequenceFlow id="F" sourceRef="A" targetRef="S"/>'
+    )
+    main = shape("A", 0, 0, 100, 80) + shape("S", 200, 0, 100, 80) + edge("F", (100, 40), (200, 40))
+    inner = shape("X", 0, 0, 100, 80) + shape("Y", 150, 0, 100, 80) + shape("Z", 300, 0, 100, 80)
+    text = (
+        f'{HEAD}<process id="P">{process}</process>'
+        f'<bpmndi:BPMNDiagram id="D"><bpmndi:BPMNPlane id="PL" bpmnElement="P">{main}</bpmndi:BPMNPlane>'
+        f'</bpmndi:BPMNDiagram><bpmndi:BPMNDiagram id="D2"><bpmndi:BPMNPlane id="PL2" bpmnElement="S">'
+        f"{inner}{edge('G', (100, 40), (300, 40))}</bpmndi:BPMNPlane></bpmndi:BPMNDiagram></definitions>"
+    )
+    report = check(parse_xml(text.encode(), filename="planes.bpmn"))
+    assert [c.split(" (segment")[0] for c in report.crossings] == ["sequenceFlow G runs through task Y (乙)"]
