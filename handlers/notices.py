@@ -75,9 +75,10 @@ def publish_by(req: PublishByRequest, ctx: HandlerContext) -> dict[str, Any]:
 def publication_status(data: Mapping[str, Any], today: date) -> dict[str, Any] | None:
     """The case's ``publish_by`` (see ``latest_publication``) with ``late``: whether ``today`` (the
     engine clock's date in Shanghai) is after the latest publication date. None when the case has
-    none (cases of earlier diagrams, and every task but the publish step's)."""
+    none (cases of earlier diagrams, tasks before the selection) or its notice is published already
+    (``notice``: the publish step's result), so only the steps up to publishing show it."""
     found = data.get("publish_by")
-    if not isinstance(found, Mapping) or not isinstance(found.get("latest_on"), str):
+    if "notice" in data or not isinstance(found, Mapping) or not isinstance(found.get("latest_on"), str):
         return None
     try:
         latest = date.fromisoformat(found["latest_on"])
