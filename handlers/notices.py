@@ -1,6 +1,8 @@
-"""Handlers with side effects on the public notice and the outbox. Each writes its rows through the
-command's session (``HandlerContext``), so the rows commit or roll back with the case's step; the
-engine records the results in history and replay reads them instead of writing again."""
+"""Handlers of the public notice (公示) and the outbox. Those with side effects write their rows
+through the command's session (``HandlerContext``), so the rows commit or roll back with the case's
+step; the engine records the results in history and replay reads them instead of writing again.
+``latest_publication`` only reads the working-day calendar: the date it finds is recorded the same
+way, so the publish step and its history show the date that was in force."""
 
 from __future__ import annotations
 

@@ -200,7 +200,7 @@ def build() -> Diagram:
         form="forms/issue_indicators.json",
         instructions="请核对本周期《上海市开展全国婴幼儿照护服务示范城市创建活动评估指标》（含四个方面的指标项和每千人口"
         "3岁以下婴幼儿托位数4.5个的全市2025年目标）与周期数据一致，填写发布文号和日期。完成后系统向各可申报区发出创建邀请；"
-        "已持有示范区或示范城市称号的区不再邀请，名单及原因见案件数据“未邀请的区”。",
+        "已持有示范区或示范城市称号的区不再邀请，名单及原因见本页“本周期未邀请的区”。",
     )
     d.chain("Start_cycle", "Validate", "Quota", "Screen", "Invitees", "Task_indicators")
 

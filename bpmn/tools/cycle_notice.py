@@ -11,7 +11,7 @@ def build(d: Diagram) -> None:
         "serviceTask",
         "Publish_by",
         "计算最迟公示日期",
-        "五(四)的评审遴选期限同时涵盖评审遴选、公示和上报：按工作日计算能使公示期满并在期限前上报的最迟发布日期，"
+        "评审遴选期限同时涵盖评审遴选、公示和上报：按工作日计算能使公示期满并在期限前上报的最迟发布日期，"
         "在发布公示任务中显示。The latest publication date that lets the notice end and the report go up by the "
         "selection deadline, in PRC working days (report_workdays after the notice: a local setting).",
         "city",
