@@ -83,14 +83,14 @@ def quota_caps(req: QuotaRequest) -> dict[str, Any]:
     "原则上" lets the selection exceed one only with a recorded reason (``check_selection``)."""
     n = req.eligible_count
     rounding = req.rounding or DEFAULT_ROUNDING
-    caps = {
+    return {
         "eligible_count": n,
         "national_share": req.national_share,
         "national_cap": share_cap(n, req.national_share, req.national_cap, rounding),
         "shanghai_share": req.shanghai_share,
         "shanghai_cap": share_cap(n, req.shanghai_share, req.shanghai_cap, rounding),
+        "rounding": rounding,
     }
-    return {**caps, "rounding": rounding}
 
 
 # -- indicator scoring ----------------------------------------------------------------------------

@@ -12,10 +12,10 @@ from datetime import date
 import pytest
 from flask import Flask
 
-from tests.program.scenarios import NOTICE, selected_cycle
+from tests.program.scenarios import NOTICE, district_through_audit, selected_cycle
 from tests.web.api_client import api_app, client_for
 from tests.web.pages import BPMN_DIR, browser
-from web.demo_data import DEMO_PASSWORD, DISTRICTS, cycle_data
+from web.demo_data import DEMO_PASSWORD, DISTRICTS, cycle_data, indicators, selection
 from web.demo_driver import Program, demo_users
 from workflow.clock import FakeClock
 from workflow.engine import Engine
@@ -96,3 +96,23 @@ def test_the_next_task_lists_the_districts_left_out_for_holding_a_title(program:
     data = client_for(app, "city", DEMO_PASSWORD).ok("GET", f"/api/tasks/{task}")["data"]
     assert [d["code"] for d in data["left_out"]] == ["310105"]
     assert [d["code"] for d in data["invitees"]] == ["310101", "310104"]
+
+
+def test_the_selection_task_shows_each_districts_places_against_the_city_goal_as_information(
+    program: Program, app: Flask
+) -> None:
+    p = program
+    quotas = {"national_share": 0.5, "shanghai_share": 1.0}
+    cycle = p.start("creation_cycle", cycle_data(DISTRICTS[:2], quotas=quotas))
+    p.do(cycle, "Task_indicators", indicators())
+    cases = p.cases("district_application", after=cycle)
+    p.at("2021-12-20T10:00:00")
+    district_through_audit(p, cases["310101"], "310101", 1_000)  # well below the goal of 4.5
+    district_through_audit(p, cases["310104"], "310104", 6_000)
+    p.at("2022-09-20T10:00:00")
+    task = p.task(cycle, "Task_select").id
+    raw = browser(app, "city").get(f"/tasks/{task}").get_data(as_text=True)
+    assert 'data-ranked="310101"' in raw and 'data-ranked="310104"' in raw
+    assert "全市2025年目标：每千人口 4.5 个托位（一）。仅供参考，不作为评审条件。" in text_of(raw)
+    p.do(cycle, "Task_select", selection(["310101", "310104"], []))  # below the goal: still selectable
+    assert p.tasks(cycle, "Task_publish") != []
