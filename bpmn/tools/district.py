@@ -104,7 +104,7 @@ def deadline_handling(
         f"The {en} deadline passed (interrupting).",
         host,
         slot=0,
-        timer=f'deadline_at(due["{stage}"], "17:00")',
+        timer=f'deadline_at(due["{stage}"], cutoff_time)',
     )
     task = d.add(
         "userTask",
@@ -196,7 +196,8 @@ def build() -> Diagram:
         "scriptTask",
         "Init",
         "登记邀请",
-        "Copy the invitation: deadlines, indicator set, district data.",
+        "登记邀请：期限、截止时刻（周期未给出时为17:00）、评估指标和区的数据。Copy the invitation: deadlines, "
+        "cut-off time, indicator set, district data.",
         "district",
         1,
         0,
@@ -208,6 +209,7 @@ def build() -> Diagram:
                 'indicators = invitation["indicators"]',
                 'due = dict(invitation["deadlines"])',
                 'reminder_workdays = invitation["reminder_workdays"]',
+                'cutoff_time = invitation.get("cutoff_time", "17:00")',
                 'leadership_decision = ""',
                 'progress = {"intention_approved": False, "audit_assigned": False}',
             ]
