@@ -102,6 +102,7 @@ GROUNDS = {  # the notice's three situations; the second has two faces, told apa
 SOURCES = {
     "report": "举报或事故报告",
     "monitoring": "动态监测",
+    "supervision": "督查指导",
     "annual_review": "年度报送审核",
     "missed_annual_report": "逾期未报送年度工作情况",
     "survey": "满意度调查",

@@ -115,7 +115,7 @@ def create_app(config: dict[str, Any] | None = None, *, clock: Clock | None = No
     login_manager.init_app(app)
     Babel(app, locale_selector=select_locale)
 
-    from web import admin, api, audit, auth, inbox, notifications, public
+    from web import admin, api, audit, auth, inbox, monitoring, notifications, public
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(inbox.bp)
@@ -124,6 +124,7 @@ def create_app(config: dict[str, Any] | None = None, *, clock: Clock | None = No
     app.register_blueprint(audit.bp)
     app.register_blueprint(public.bp)
     app.register_blueprint(notifications.bp)
+    app.register_blueprint(monitoring.bp)
 
     app.jinja_env.filters["shanghai"] = shanghai
     app.jinja_env.filters["district"] = lambda code: district_name(code, select_locale()) if code else ""

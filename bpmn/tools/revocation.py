@@ -71,8 +71,8 @@ def build() -> Diagram:
     d.message("title_revoked", {"title_id": "title_id"})
     d.pool(
         "Pool_sources",
-        "线索来源（举报、动态监测、年度审核）",
-        "Where cases come from: reports, monitoring, "
+        "线索来源（举报、动态监测、督查指导、年度审核）",
+        "Where cases come from: reports, monitoring, supervision, "
         "the annual review in title management, satisfaction surveys.",
         cols=(0, 4),
     )

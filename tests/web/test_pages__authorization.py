@@ -78,6 +78,8 @@ def test_every_route_for_every_account(app: Flask, who: str | None) -> None:
     admin_page = 302 if anonymous else 200 if who == "admin" else 403
     assert b.get("/admin/users").status_code == admin_page
     assert b.get("/admin/lanes").status_code == admin_page
+    # findings of 动态监测 and 督查指导: municipal staff of 市有关部门 only
+    assert b.get("/monitoring").status_code == (302 if anonymous else 200 if who == "city" else 403)
 
     # changes: a refused one changes nothing
     before = state(db)
@@ -101,12 +103,15 @@ def test_every_route_for_every_account(app: Flask, who: str | None) -> None:
                        ("/admin/users", {"name": "intruder", "roles": "admin", "password": "intruder-password"}),
                        ("/admin/users/jingan-dept/disabled", {"disabled": "1"}),
                        ("/admin/lanes", {"lane": "区有关部门", "role": "admin"}),
-                       (f"/admin/tasks/{task}/reassign", {"to": who or "admin", "reason": "试图改派"})]:
+                       (f"/admin/tasks/{task}/reassign", {"to": who or "admin", "reason": "试图改派"}),
+                       *([] if who == "city" else [  # city may file one: tests/web/test_monitoring__findings.py
+                           ("/monitoring", {"district": "310101", "ground": "fraud", "source": "monitoring",
+                                            "summary": "试图登记一条监测发现，但没有权限。"})])]:
         b.get("/")
         answer = b.post(path, form)
         if anonymous:
             assert answer.status_code == 302 and "/login" in answer.location, path
-        elif path.startswith("/admin"):
+        elif path.startswith(("/admin", "/monitoring")):
             assert answer.status_code == 403, path
         elif who in SEES_TASK:
             assert answer.status_code in (302, 403, 409), path  # shown the refusal on the task's page
