@@ -128,7 +128,9 @@ def create_app(config: dict[str, Any] | None = None, *, clock: Clock | None = No
     login_manager.init_app(app)
     Babel(app, locale_selector=select_locale)
 
-    from web import admin, api, audit, auth, inbox, notifications, public
+    from web import admin, api, api_materials, audit, auth, inbox, notifications, public
+
+    assert api_materials.bp is api.bp  # its routes are the API blueprint's
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(inbox.bp)
