@@ -19,12 +19,9 @@ each framework alone adds per request. Everything here is reported, nothing scor
 
 from __future__ import annotations
 
-import io
-import json
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -33,44 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from werkzeug.serving import make_server  # noqa: E402
 
 from bench.common import Report, header, median, ms, now_ns, parser  # noqa: E402
-from bench.web_overhead import Client, KeepAlive, bare_wsgi  # noqa: E402
-
-BODY = {"data": {"approved": True, "comment": "同意", "score": 90}}
-WSGIApp = Callable[[dict[str, Any], Any], Iterable[bytes]]
-
-
-def bare_flask() -> WSGIApp:
-    from flask import Flask, request
-
-    app = Flask("bare")
-
-    @app.post("/ping")
-    def ping() -> dict[str, Any]:
-        request.get_json()
-        return {"status": "ok"}
-
-    return app
-
-
-def bare_apiflask() -> WSGIApp:
-    from apiflask import APIFlask, Schema
-    from apiflask.fields import Dict, String
-
-    class In(Schema):
-        data = Dict(load_default=dict)
-
-    class Out(Schema):
-        status = String(required=True)
-
-    app = APIFlask("bare-api", docs_path=None)
-
-    @app.post("/ping")
-    @app.input(In, arg_name="body")
-    @app.output(Out)
-    def ping(body: dict[str, Any]) -> dict[str, Any]:
-        return {"status": "ok"}
-
-    return app
+from bench.web_overhead import Client, KeepAlive  # noqa: E402
+from bench.wsgi_bare import BODY, WSGIApp, bare_apiflask, bare_flask, bare_wsgi, in_process  # noqa: E402
 
 
 def shanyu_app(directory: str) -> WSGIApp:
@@ -109,18 +70,7 @@ class Served:
 
     def in_process(self) -> int:
         """The app alone: a prepared environ, no socket, no HTTP parsing."""
-        raw = json.dumps(BODY).encode() if self.method == "POST" else b""
-        environ = {"REQUEST_METHOD": self.method, "PATH_INFO": self.path, "QUERY_STRING": "", "SERVER_NAME": "127.0.0.1",
-                   "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1", "wsgi.url_scheme": "http",
-                   "wsgi.input": io.BytesIO(raw), "wsgi.errors": sys.stderr, "wsgi.multithread": True,
-                   "wsgi.multiprocess": False, "wsgi.run_once": False, "wsgi.version": (1, 0),
-                   "REMOTE_ADDR": "127.0.0.1", "CONTENT_TYPE": "application/json", "CONTENT_LENGTH": str(len(raw)),
-                   "HTTP_HOST": "127.0.0.1"}
-        t0 = now_ns()
-        body = b"".join(self.app(environ, lambda status, headers, exc_info=None: None))
-        elapsed = now_ns() - t0
-        assert body.startswith(b"{"), body[:200]
-        return elapsed
+        return in_process(self.app, self.method, self.path)
 
     def close(self) -> None:
         self.client.conn.close()

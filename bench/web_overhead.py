@@ -30,7 +30,6 @@ import json
 import socket
 import sys
 import threading
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +50,7 @@ from bench.common import (  # noqa: E402
     parser,
     ready_task,
 )
+from bench.wsgi_bare import bare_apiflask, bare_wsgi, in_process  # noqa: E402
 from web.app import create_app  # noqa: E402
 from web.serving import create_server  # noqa: E402
 from workflow.clock import FakeClock  # noqa: E402
@@ -76,16 +76,6 @@ class KeepAlive(WSGIRequestHandler):
 
     def log_request(self, *args: Any, **kwargs: Any) -> None:  # quiet
         pass
-
-
-def bare_wsgi(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-    """The floor: reads the JSON body, answers a small JSON object, nothing else."""
-    length = int(environ.get("CONTENT_LENGTH") or 0)
-    if length:
-        json.loads(environ["wsgi.input"].read(length))
-    body = b'{"status": "ok"}'
-    start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
-    return [body]
 
 
 class Client:
@@ -126,6 +116,7 @@ class Sides:
         self.kind = server
         self.client = Client(self.serve(wsgi))
         self.floor = Client(self.serve(bare_wsgi))
+        self.framework = bare_apiflask()
         self.client.token = self.client.ok("POST", "/api/login", {"username": WORKER.name, "password": PASSWORD})["token"]
 
     def serve(self, wsgi: Any) -> int:
@@ -190,7 +181,8 @@ class Sides:
         return elapsed
 
     def compare(self, rounds: int) -> dict[str, list[int]]:
-        times: dict[str, list[int]] = {"api": [], "engine": [], "healthz": [], "in_app": [], "floor": []}
+        times: dict[str, list[int]] = {"api": [], "engine": [], "healthz": [], "in_app": [], "floor": [],
+                                     "framework": []}
         self.app_times = times["in_app"]
         for r in range(rounds):
             cases = {"api": self.start_api_case(), "engine": self.start_engine_case()}
@@ -205,6 +197,7 @@ class Sides:
                 t0 = now_ns()
                 self.floor.ok("POST", "/ping", {"data": DATA})
                 times["floor"].append(now_ns() - t0)
+                times["framework"].append(in_process(self.framework))
             assert all(ready_task(self.db, iid) is None for iid in cases.values())
         return times
 
@@ -220,17 +213,24 @@ def measure(backend: str, pg_url: str | None, n: int, rounds: int, report: Repor
             times = sides.compare(rounds)
         finally:
             sides.close()
-    api, engine, healthz, in_app, floor = (ms(median(times[k])) for k in ("api", "engine", "healthz", "in_app", "floor"))
+    api, engine, healthz, in_app, floor, framework = (
+        ms(median(times[k])) for k in ("api", "engine", "healthz", "in_app", "floor", "framework"))
     report.add(f"{label} engine claim + complete (two transactions), median", engine, "ms")
     report.add(f"{label} API claim + complete (two HTTP requests), median", api, "ms")
     report.add(f"{label}   of which inside the Flask app, median", in_app, "ms",
                detail=f"{in_app / engine:.2f}× the engine")
+    report.add(f"{label}   of which the server, sockets and client (API − inside the app)", api - in_app, "ms")
+    report.add(f"{label}   of which the framework: 2 × a bare APIFlask request in-process", 2 * framework, "ms")
+    report.add(f"{label}   of which Shanyu's app (inside the app − framework − engine)", in_app - 2 * framework - engine,
+               "ms", detail="token, user, task row, drafts, answer")
     report.add(f"{label} empty HTTP round trip (GET /healthz), median", healthz, "ms",
                detail="Shanyu's app, one database read")
     report.add(f"{label} bare WSGI callable round trip, median", floor, "ms",
                detail="the server's floor per request, no framework")
-    report.add(f"{label} floor: (engine + 2 bare round trips) / engine", (engine + 2 * floor) / engine, "×",
-               detail="the best any WSGI app could reach behind this server")
+    report.add(f"{label} floor of any WSGI app: (engine + 2 bare round trips) / engine", (engine + 2 * floor) / engine,
+               "×", detail="behind this server, with no framework at all")
+    report.add(f"{label} floor of an APIFlask app: (engine + 2 bare round trips + 2 bare APIFlask requests) / engine",
+               (engine + 2 * floor + 2 * framework) / engine, "×", detail="behind this server")
     report.add(f"{label} API / engine", api / engine, "×", target=f"≤ {TARGET:g}", passed=api / engine <= TARGET)
 
 
