@@ -15,7 +15,10 @@ engine has its cases cached; they alternate step by step, and which side goes fi
 Timed per task: claim + complete, from the first request sent to the second answer read.
 Reported too: the time the two requests spent inside the Flask app (a WSGI wrapper around it:
 everything but werkzeug's HTTP parsing, the sockets and the client), and an empty round trip
-(``GET /healthz``) on the same connection, the floor of any request to this server.
+(``GET /healthz``) on the same connection, and the floor of the server itself: a bare WSGI callable
+(no framework, no database: ``bench/web_floor.py``'s) behind the same server on a connection of its
+own, measured in the same rounds. Two of those round trips plus the engine's commands are the best
+any WSGI app could reach behind this server, reported as a ratio of its own.
 
 Target (issue 11): API / engine ≤ 2 (medians).
 """
@@ -47,7 +50,9 @@ from bench.common import (  # noqa: E402
     parser,
     ready_task,
 )
+from bench.wsgi_bare import bare_apiflask, bare_wsgi, in_process  # noqa: E402
 from web.app import create_app  # noqa: E402
+from web.serving import create_server  # noqa: E402
 from workflow.clock import FakeClock  # noqa: E402
 from workflow.engine import Engine  # noqa: E402
 from workflow.store import Database  # noqa: E402
@@ -105,22 +110,28 @@ class Sides:
         self.app = create_app({"DATABASE_URL": db.url, "SECRET_KEY": "bench-secret"}, clock=self.clock)
         self.app.extensions["shanyu"]["db"].dispose()
         self.app.extensions["shanyu"]["db"] = db  # on PostgreSQL, a schema the URL alone does not name
+        self.servers: list[Any] = []
         self.in_app: list[int] = []  # time inside the WSGI app per request (no HTTP parsing or sockets)
         wsgi = self.timed(self.app.wsgi_app)
-        if server == "waitress":  # what `shanyu serve` runs
-            from waitress.server import create_server
-
-            self.waitress = create_server(wsgi, host="127.0.0.1", port=0, threads=4)
-            port = int(self.waitress.effective_port)  # type: ignore[union-attr]
-            self.thread = threading.Thread(target=self.waitress.run, daemon=True)
-        else:
-            self.server = make_server("127.0.0.1", 0, wsgi, request_handler=KeepAlive)
-            port = self.server.server_port
-            self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.kind = server
-        self.thread.start()
-        self.client = Client(port)
+        self.client = Client(self.serve(wsgi))
+        self.floor = Client(self.serve(bare_wsgi))
+        self.framework = bare_apiflask()
         self.client.token = self.client.ok("POST", "/api/login", {"username": WORKER.name, "password": PASSWORD})["token"]
+
+    def serve(self, wsgi: Any) -> int:
+        """``wsgi`` served in a thread by the chosen server; returns its port."""
+        if self.kind == "waitress":  # what `shanyu serve` runs, configured as it does
+            server: Any = create_server(wsgi, host="127.0.0.1", port=0)
+            port = int(server.effective_port)
+            thread = threading.Thread(target=server.run, daemon=True)
+        else:
+            server = make_server("127.0.0.1", 0, wsgi, request_handler=KeepAlive)
+            port = server.server_port
+            thread = threading.Thread(target=server.serve_forever, daemon=True)
+        self.servers.append(server)
+        thread.start()
+        return int(port)
 
     def timed(self, app: Any) -> Any:
         def wsgi(environ: Any, start_response: Any) -> Any:
@@ -134,10 +145,12 @@ class Sides:
 
     def close(self) -> None:
         self.client.conn.close()
-        if self.kind == "waitress":
-            self.waitress.close()
-        else:
-            self.server.shutdown()
+        self.floor.conn.close()
+        for server in self.servers:
+            if self.kind == "waitress":
+                server.close()
+            else:
+                server.shutdown()
 
     def start_engine_case(self) -> int:
         with self.db.write() as session:
@@ -168,7 +181,8 @@ class Sides:
         return elapsed
 
     def compare(self, rounds: int) -> dict[str, list[int]]:
-        times: dict[str, list[int]] = {"api": [], "engine": [], "healthz": [], "in_app": []}
+        times: dict[str, list[int]] = {"api": [], "engine": [], "healthz": [], "in_app": [], "floor": [],
+                                     "framework": []}
         self.app_times = times["in_app"]
         for r in range(rounds):
             cases = {"api": self.start_api_case(), "engine": self.start_engine_case()}
@@ -180,6 +194,10 @@ class Sides:
                 t0 = now_ns()
                 self.client.ok("GET", "/healthz")
                 times["healthz"].append(now_ns() - t0)
+                t0 = now_ns()
+                self.floor.ok("POST", "/ping", {"data": DATA})
+                times["floor"].append(now_ns() - t0)
+                times["framework"].append(in_process(self.framework))
             assert all(ready_task(self.db, iid) is None for iid in cases.values())
         return times
 
@@ -195,13 +213,24 @@ def measure(backend: str, pg_url: str | None, n: int, rounds: int, report: Repor
             times = sides.compare(rounds)
         finally:
             sides.close()
-    api, engine, floor, in_app = (ms(median(times[k])) for k in ("api", "engine", "healthz", "in_app"))
+    api, engine, healthz, in_app, floor, framework = (
+        ms(median(times[k])) for k in ("api", "engine", "healthz", "in_app", "floor", "framework"))
     report.add(f"{label} engine claim + complete (two transactions), median", engine, "ms")
     report.add(f"{label} API claim + complete (two HTTP requests), median", api, "ms")
     report.add(f"{label}   of which inside the Flask app, median", in_app, "ms",
                detail=f"{in_app / engine:.2f}× the engine")
-    report.add(f"{label} empty HTTP round trip (GET /healthz), median", floor, "ms",
-               detail="the server's floor per request")
+    report.add(f"{label}   of which the server, sockets and client (API − inside the app)", api - in_app, "ms")
+    report.add(f"{label}   of which the framework: 2 × a bare APIFlask request in-process", 2 * framework, "ms")
+    report.add(f"{label}   of which Shanyu's app (inside the app − framework − engine)", in_app - 2 * framework - engine,
+               "ms", detail="token, user, task row, drafts, answer")
+    report.add(f"{label} empty HTTP round trip (GET /healthz), median", healthz, "ms",
+               detail="Shanyu's app, one database read")
+    report.add(f"{label} bare WSGI callable round trip, median", floor, "ms",
+               detail="the server's floor per request, no framework")
+    report.add(f"{label} floor of any WSGI app: (engine + 2 bare round trips) / engine", (engine + 2 * floor) / engine,
+               "×", detail="behind this server, with no framework at all")
+    report.add(f"{label} floor of an APIFlask app: (engine + 2 bare round trips + 2 bare APIFlask requests) / engine",
+               (engine + 2 * floor + 2 * framework) / engine, "×", detail="behind this server")
     report.add(f"{label} API / engine", api / engine, "×", target=f"≤ {TARGET:g}", passed=api / engine <= TARGET)
 
 

@@ -5,7 +5,9 @@ when they open a cycle: its districts, the deadline of each stage, the quota rul
 set and the management settings handed to named districts. The schema checks shapes and fills in
 the defaults of the settings the notice does not fix (本地设定); this handler checks what a schema
 cannot: the deadlines in the order of the stages, district codes unique, the indicator items unique
-with positive maxima, and a public notice of at least the notice's five working days. A fault fails the start command with every problem
+with positive maxima, a public notice of at least the notice's five working days, and the local
+settings (本地设定) in range: the cut-off time of deadlines, the working days 上报 needs after the
+notice and the rounding rule of the quota shares. A fault fails the start command with every problem
 listed, and nothing is saved.
 """
 
@@ -15,13 +17,17 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from handlers.program import day
+from handlers.program import ROUNDINGS, day
 from handlers.registry import HandlerContext, handler
 from workflow.errors import DeadlinePastCalendar, InvalidData
 
 STAGES = ("application", "self_assessment", "audit", "selection", "naming")
 MIN_NOTICE_WORKDAYS = 5  # 五(四): "公示5个工作日"; a cycle may set more, never fewer
 MONTH_DAY = re.compile(r"(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])")
+TIME_OF_DAY = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
+# 本地设定 (local settings): the notice gives neither; the cycle's start form has the same defaults
+DEFAULT_CUTOFF = "17:00"  # the time of day a deadline or the notice's last working day ends
+DEFAULT_REPORT_WORKDAYS = 1  # working days 上报 needs after the notice ends, within 五(四)'s deadline
 
 
 @dataclass(frozen=True)
@@ -35,6 +41,9 @@ class CycleData:
     notice_workdays: int
     reminder_workdays: int
     management: dict[str, Any]
+    # given by diagrams whose start form has them (cycles of earlier versions: the defaults)
+    cutoff_time: str = DEFAULT_CUTOFF
+    report_workdays: int = DEFAULT_REPORT_WORKDAYS
 
 
 def _problems(cycle: CycleData) -> list[str]:
@@ -68,6 +77,9 @@ def _problems(cycle: CycleData) -> list[str]:
             problems.append(f"quotas.{kind}_share: a fraction such as 0.4")
         if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 0):
             problems.append(f"quotas.{kind}_cap: a whole number >= 0, or leave it out")
+    rounding = cycle.quotas.get("rounding", "half_up")
+    if rounding not in ROUNDINGS:
+        problems.append(f"quotas.rounding: {rounding!r} is not one of {', '.join(ROUNDINGS)}")
     items = [item for area in cycle.indicators.get("areas") or [] for item in area.get("items") or []]
     if not items:
         problems.append("indicators.areas: at least one area with items")
@@ -88,6 +100,11 @@ def _problems(cycle: CycleData) -> list[str]:
     reminder = cycle.reminder_workdays
     if isinstance(reminder, bool) or not isinstance(reminder, int) or not 1 <= reminder <= 60:
         problems.append("reminder_workdays: a whole number of working days, 1–60")
+    if not isinstance(cycle.cutoff_time, str) or not TIME_OF_DAY.fullmatch(cycle.cutoff_time):
+        problems.append(f"cutoff_time: a time of day such as {DEFAULT_CUTOFF}")
+    report = cycle.report_workdays
+    if isinstance(report, bool) or not isinstance(report, int) or not 0 <= report <= 30:
+        problems.append("report_workdays: a whole number of working days, 0–30")
     for name in ("annual_report_opens", "annual_report_due"):
         if not MONTH_DAY.fullmatch(str(cycle.management.get(name))):
             problems.append(f"management.{name}: a month and day such as 03-31")

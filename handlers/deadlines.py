@@ -10,7 +10,8 @@ passed is not given more time afterwards; its application closes as missed (dist
 - the stage is one of the districts' stages: 申报 (application), 创建自评 (self_assessment) or
   现场审核 (audit); the selection deadline (9月30日) covers selection, notice and report together
   and is not moved here;
-- the stage's deadline has not passed: the decision comes before 17:00 (Beijing time) of its day;
+- the stage's deadline has not passed: the decision comes before the cycle's cut-off time
+  (``cutoff_time``, 17:00 Beijing time unless the cycle sets another) of its day;
 - the new deadline is later than the current one and earlier than the next stage's deadline;
 - the new deadline's year is known to the working-day calendar (reminders count working days).
 
@@ -34,7 +35,6 @@ from workflow.store import Instance
 
 MOVABLE = {"application": "申报", "self_assessment": "创建自评", "audit": "现场审核"}
 NEXT = {"application": "self_assessment", "self_assessment": "audit", "audit": "selection"}
-CUT_OFF = time(17, 0)  # a stage's deadline is 17:00 of its day (the district's deadline timers)
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,7 @@ class DeadlineChange:
     doc_no: str
     reason: str
     cycle_id: str
+    cutoff_time: str = "17:00"  # the cycle's cut-off (本地设定): a stage's deadline falls due at it
 
 
 @handler("extend_cycle_deadline")
@@ -58,11 +59,12 @@ def extend_cycle_deadline(req: DeadlineChange, ctx: HandlerContext) -> dict[str,
     current = day(req.deadlines[req.stage], f"the current {req.stage} deadline")
     new = day(req.new_deadline, "新的期限 new deadline")
     limit = day(req.deadlines[NEXT[req.stage]], "the next stage's deadline")
-    passed_at = datetime.combine(current, CUT_OFF, tzinfo=SHANGHAI)
+    cut_off = time.fromisoformat(req.cutoff_time)
+    passed_at = datetime.combine(current, cut_off, tzinfo=SHANGHAI)
     if ctx.now >= passed_at:
-        raise InvalidData(f"{name}期限 {current} 已于 {current} 17:00 届满，不能再调整；逾期的区由逾期处理结束 / the "
-                          f"{req.stage} deadline passed at 17:00 on {current}: it can no longer be moved. "
-                          "Nothing was saved.")
+        raise InvalidData(f"{name}期限已于 {current} {cut_off:%H:%M} 届满，不能再调整；逾期的区由逾期处理结束 / the "
+                          f"{req.stage} deadline passed at {cut_off:%H:%M} on {current}: it can no longer be "
+                          "moved. Nothing was saved.")
     if new <= current:
         raise InvalidData(f"新的期限 {new} 须晚于原期限 {current} / the new deadline {new} must be after the "
                           f"current one ({current}). Nothing was saved.")

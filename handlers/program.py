@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import Any
 
 from handlers.registry import HandlerContext, handler
@@ -26,6 +26,9 @@ TITLE_NAMES = {
 }
 
 
+TARGET_NOTE = "全市2025年目标（一），仅供参考，不作为评审条件 / the city-wide 2025 goal (一), for information, not a pass mark"
+
+
 def day(value: Any, what: str) -> date:
     """An ISO date (``2022-09-30``) from cycle or form data; ``InvalidData`` naming ``what`` otherwise."""
     if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
@@ -36,11 +39,28 @@ def day(value: Any, what: str) -> date:
     raise InvalidData(f"{what}: {value!r} is not a date such as 2022-09-30.")
 
 
-def share_cap(eligible: int, share: float, explicit: int | None) -> int:
-    """``share`` of ``eligible`` rounded half up (10% of 16 = 1.6 → 2; 40% of 16 = 6.4 → 6), and no
-    more than an explicit cap if the cycle gives one. The notice says "不超过可申报区的10%(1-2个)" and
-    "不超过40%(6个)": the bracketed numbers are these roundings for Shanghai's 16 districts."""
-    by_share = int((Decimal(eligible) * Decimal(str(share))).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+# How a share of the eligible districts becomes a whole number of places: cycle data
+# (``quotas.rounding``), because the notice gives only its bracketed results for 16 districts.
+ROUNDINGS = {
+    "half_up": (ROUND_HALF_UP, "四舍五入", "rounded half up"),
+    "down": (ROUND_DOWN, "向下取整", "rounded down"),
+}
+DEFAULT_ROUNDING = "half_up"
+
+
+def share_cap(eligible: int, share: float, explicit: int | None, rounding: str = DEFAULT_ROUNDING) -> int:
+    """``share`` of ``eligible`` rounded by ``rounding`` (a key of ``ROUNDINGS``), and no more than
+    an explicit cap if the cycle gives one. The notice says "不超过可申报区的10%(1-2个)" and
+    "不超过40%(6个)" for Shanghai's 16 districts: 1.6 and 6.4. Half up gives 2 and 6, down gives 1
+    and 6; both fit the brackets ("1-2" names both roundings of 1.6). Rounding up is not offered:
+    6.4 → 7 would exceed the notice's 40% (6)."""
+    if rounding not in ROUNDINGS:
+        raise InvalidData(
+            f"quotas.rounding: {rounding!r} 不是可用的取整方式 / is not a rounding rule; use one of "
+            f"{', '.join(ROUNDINGS)}. Nothing was saved."
+        )
+    exact = Decimal(eligible) * Decimal(str(share))
+    by_share = int(exact.quantize(Decimal(1), rounding=ROUNDINGS[rounding][0]))
     return by_share if explicit is None else min(by_share, explicit)
 
 
@@ -54,18 +74,22 @@ class QuotaRequest:
     shanghai_share: float
     national_cap: int | None = None
     shanghai_cap: int | None = None
+    rounding: str | None = None  # given by diagrams that read quotas.rounding (earlier ones: half up)
 
 
 @handler("quota_caps")
 def quota_caps(req: QuotaRequest) -> dict[str, Any]:
-    """Both caps of a cycle. They are caps, not targets: selecting fewer is always allowed."""
+    """Both caps of a cycle. They are caps, not targets: selecting fewer is always allowed, and
+    "原则上" lets the selection exceed one only with a recorded reason (``check_selection``)."""
     n = req.eligible_count
+    rounding = req.rounding or DEFAULT_ROUNDING
     return {
         "eligible_count": n,
         "national_share": req.national_share,
-        "national_cap": share_cap(n, req.national_share, req.national_cap),
+        "national_cap": share_cap(n, req.national_share, req.national_cap, rounding),
         "shanghai_share": req.shanghai_share,
-        "shanghai_cap": share_cap(n, req.shanghai_share, req.shanghai_cap),
+        "shanghai_cap": share_cap(n, req.shanghai_share, req.shanghai_cap, rounding),
+        "rounding": rounding,
     }
 
 
@@ -83,7 +107,9 @@ class ScoreRequest:
 @handler("score_indicators")
 def score_indicators(req: ScoreRequest) -> dict[str, Any]:
     """Scores per area (完善支持政策, 扩大服务供给, 推动创新融合, 完善监管服务 in the first cycle's set),
-    the total, and childcare places per 1,000 residents against the set's target (4.5 by 2025)."""
+    the total, and childcare places per 1,000 residents shown next to the set's target. The target
+    (4.5 by 2025, 一) is a city-wide goal, not a mark a district passes or fails: ``target_met``
+    is information for the reviewers, and no gateway, ranking or check reads it."""
     items = {item["code"]: (area, item) for area in req.indicators["areas"] for item in area["items"]}
     scores = req.item_scores if isinstance(req.item_scores, dict) else {}
     problems = []
@@ -117,7 +143,7 @@ def score_indicators(req: ScoreRequest) -> dict[str, Any]:
     total = sum(Decimal(str(a["score"])) for a in areas)
     max_total = sum(Decimal(str(a["max"])) for a in areas)
     exact = Decimal(req.childcare_places) * 1000 / Decimal(req.population)
-    per_1000 = exact.quantize(Decimal("0.01"))  # shown rounded; the target is checked on the exact figure
+    per_1000 = exact.quantize(Decimal("0.01"))  # shown rounded; compared with the goal on the exact figure
     target = Decimal(str(req.indicators["target_places_per_1000"]))
     pass_score = req.indicators.get("pass_score")
     return {
@@ -129,6 +155,7 @@ def score_indicators(req: ScoreRequest) -> dict[str, Any]:
         "places_per_1000": float(per_1000),
         "target_places_per_1000": float(target),
         "target_met": exact >= target,
+        "target_note": TARGET_NOTE,
         "meets_pass_score": None if pass_score is None else total >= Decimal(str(pass_score)),
     }
 
@@ -185,13 +212,22 @@ class SelectionRequest:
     national_selected: list[str]
     ranking: dict[str, Any]
     quota: dict[str, Any]
+    # given by diagrams whose selection form has the field (earlier ones: no cap may be exceeded)
+    over_quota_reason: str | None = None
+
+
+MIN_REASON = 10  # characters of a reason for exceeding a cap, like the form's other opinions
 
 
 @handler("check_selection")
 def check_selection(req: SelectionRequest) -> dict[str, Any]:
-    """Both lists must hold districts that passed the audit, each once, within the cycle's caps."""
+    """Both lists must hold districts that passed the audit, each once. The caps hold "原则上" (二):
+    a list over its cap is accepted only with ``over_quota_reason``, which the form records in the
+    case and its history; without one it is refused with the cap. A diagram that passes no reason
+    keeps the earlier rule (over the cap is refused)."""
     passed = {r["code"]: r for r in req.ranking["passed"]}
     order = [r["code"] for r in req.ranking["passed"]]
+    reason = (req.over_quota_reason or "").strip()
     result: dict[str, Any] = {}
     for kind, chosen in (("shanghai", req.shanghai_selected), ("national", req.national_selected)):
         zh, en = TITLE_NAMES[kind]
@@ -208,11 +244,20 @@ def check_selection(req: SelectionRequest) -> dict[str, Any]:
                 kind=kind,
                 districts=outside,
             )
-        if len(chosen) > cap:
+        if len(chosen) > cap and len(reason) < MIN_REASON:
+            allowed = req.over_quota_reason is not None
             raise InvalidData(
-                f"{zh}拟选 {len(chosen)} 个，超过本周期限额 {cap} 个（可申报区 {n} 个的 {share:.0%}）/ {len(chosen)} "
-                f"{en} selected, but the cap for this cycle is {cap} ({share:.0%} of {n} eligible districts). "
-                "Nothing was saved.",
+                f"{zh}拟选 {len(chosen)} 个，超过本周期限额 {cap} 个（可申报区 {n} 个的 {share:.0%}）"
+                + ("；限额“原则上”不超过，确需超出的，请在“超出限额的理由”中说明（至少10字）" if allowed else "")
+                + f" / {len(chosen)} {en} selected, but the cap for this cycle is {cap} ({share:.0%} of {n} "
+                "eligible districts)"
+                + (
+                    f"; the cap holds 'in principle': to exceed it, give the reason (at least {MIN_REASON} "
+                    "characters)"
+                    if allowed
+                    else ""
+                )
+                + ". Nothing was saved.",
                 kind=kind,
                 cap=cap,
                 selected=len(chosen),

@@ -17,6 +17,8 @@ from workflow.errors import InvalidData
 from workflow.registers import ACTIVE_STATUSES, TITLE_KINDS, Title, TitleChange
 
 PREFIX = {"shanghai": "SH", "national": "CN"}
+STATUS_NAMES = {"named": "已命名", "rectifying": "整改中", "revoked": "已撤销"}
+KIND_NAMES = {"shanghai": "上海市婴幼儿照护服务示范区", "national": "全国婴幼儿照护服务示范城市"}
 TRANSITIONS = {  # action -> (statuses it applies to, new status)
     "rectify": (("named", "rectifying"), "rectifying"),  # a further rectification is its own decision
     "restore": (("rectifying",), "named"),
@@ -222,3 +224,51 @@ def check_rectify_due(req: RectifyDueRequest, ctx: HandlerContext) -> str:
             f"after the decision date ({decided}) and after today ({today}). Nothing was saved."
         )
     return due.isoformat()
+
+
+@dataclass(frozen=True)
+class ScreenRequest:
+    cycle_id: str
+    districts: list[dict[str, Any]]
+
+
+@handler("screen_invitees")
+def screen_invitees(req: ScreenRequest, ctx: HandlerContext) -> dict[str, Any]:
+    """The cycle's districts split into those it invites and those it leaves out because they hold a
+    title already (named or rectifying), each left out with the title and the reason. The programme
+    creates demonstration districts (二); a district that holds the Shanghai title, or the national
+    title the State named, is not invited to create it again. A revoked title does not count: that
+    district may apply again. The eligible list itself is unchanged (the quotas are shares of it).
+    Every district left out is refused the whole cycle: a cycle with nobody to invite is refused."""
+    codes = [str(d["code"]) for d in req.districts]
+    held: dict[str, list[Title]] = {}
+    for title in ctx.session.execute(
+        select(Title)
+        .where(Title.district.in_(codes), Title.status.in_(ACTIVE_STATUSES))
+        .order_by(Title.district, Title.kind.desc(), Title.code)  # shanghai before national
+    ).scalars():
+        held.setdefault(title.district, []).append(title)
+    invited, left_out = [], []
+    for district in req.districts:
+        titles = held.get(str(district["code"]), [])
+        if not titles:
+            invited.append(district)
+            continue
+        names = "、".join(f"“{KIND_NAMES[t.kind]}”（{t.code}，{STATUS_NAMES[t.status]}）" for t in titles)
+        left_out.append(
+            {
+                "code": str(district["code"]),
+                "name": str(district.get("name", "")),
+                "titles": [{"title_id": t.code, "kind": t.kind, "status": t.status} for t in titles],
+                "reason": f"已持有{names}，本周期不再邀请 / already holds "
+                + ", ".join(f"{t.code} ({t.status})" for t in titles)
+                + "; not invited again",
+            }
+        )
+    if not invited:
+        raise InvalidData(
+            f"周期 {req.cycle_id} 的可申报区均已持有称号，没有可邀请的区 / every district of cycle {req.cycle_id} "
+            "already holds a title; there is nobody to invite. Nothing was saved.",
+            left_out=[d["code"] for d in left_out],
+        )
+    return {"invited": invited, "left_out": left_out}

@@ -26,6 +26,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from handlers.notices import publication_status
 from web import api_errors
 from web import api_schemas as s
 from web.api_auth import actor_in, auth, issue_token, token_hours
@@ -198,11 +199,13 @@ def get_task(task_id: int) -> ResponseReturnValue:
         assert version is not None
         schema = engine.cases.forms_for(session, version.id).get(task.form) if task.form else None
         draft = load_draft(session, task, actor)
+        data = task_data(session, task)
         body = {**task_dict(task), "claimed_at": _local(task.claimed_at), "created_at": _local(task.created_at),
                 "completed_at": _local(task.completed_at), "completed_by": task.completed_by,
                 "process_name": version.name or version.process_id, "version": version.version,
                 "instructions": instructions_of(engine, session, version.id, task.bpmn_id),
-                "data": task_data(session, task), "form": task.form, "schema": schema,
+                "data": data, "form": task.form, "schema": schema,
+                "publication": publication_status(data, g.now.astimezone(SHANGHAI).date()),
                 "draft": {"data": draft[0], "saved_at": _local(draft[1])} if draft else None}
     return body
 

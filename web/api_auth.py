@@ -65,9 +65,16 @@ class ClockSigner(TimestampSigner):
 
 
 def _serializer() -> URLSafeTimedSerializer:
-    clock = current_app.extensions["shanyu"]["clock"]
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=SALT, signer=ClockSigner,
-                                  signer_kwargs={"clock": clock, "digest_method": hashlib.sha256})
+    """The app's token serializer, made once per app and key (every API call checks a token)."""
+    ext = current_app.extensions["shanyu"]
+    key = current_app.config["SECRET_KEY"]
+    made = ext.get("api_tokens")
+    if made is None or made[0] != key:
+        made = (key, URLSafeTimedSerializer(key, salt=SALT, signer=ClockSigner, signer_kwargs={
+            "clock": ext["clock"], "digest_method": hashlib.sha256}))
+        ext["api_tokens"] = made
+    serializer: URLSafeTimedSerializer = made[1]
+    return serializer
 
 
 def token_hours() -> int:

@@ -92,6 +92,11 @@ class TaskDetailOut(TaskOut):
     form = String(allow_none=True, metadata={"description": "the form's file in the deployed bundle"})
     schema = Dict(allow_none=True, metadata={"description": "the form's JSON Schema (with x-ui hints), or null"})
     draft = Nested(DraftOut, allow_none=True, metadata={"description": "the caller's draft, while they hold the task"})
+    publication = Dict(allow_none=True, metadata={
+        "description": "before the notice is published (五(四)): the latest publication date that lets the notice "
+                       "end and the report go up by the selection deadline (latest_on, notice_ends_on, report_on, "
+                       "selection_deadline, notice_workdays, report_workdays), today (engine clock, Shanghai) and "
+                       "late (today is past latest_on); null for other tasks"})
 
 
 class DataIn(Schema):

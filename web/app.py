@@ -20,6 +20,7 @@ from typing import Any
 
 from apiflask import APIFlask
 from flask import Flask, g, jsonify, redirect, render_template, request, session, url_for
+from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from flask_babel import Babel
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
@@ -72,6 +73,17 @@ def shanghai(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return value.astimezone(SHANGHAI).strftime(fmt)
 
 
+class PageSessions(SecureCookieSessionInterface):
+    """The pages' signed cookie sessions. A call to the JSON API (``/api/…``) opens none: the API
+    authenticates by bearer token only, reads no cookie and sets none (so a browser's cookie can
+    never act through it), and is spared verifying and re-signing a session on every call."""
+
+    def open_session(self, app: Flask, request: Any) -> SessionMixin | None:
+        if request.path.startswith("/api/"):
+            return self.make_null_session(app)
+        return super().open_session(app, request)
+
+
 def persistent_secret_key(path: Path) -> str:
     """The key in ``path``, created (random, readable by its owner only) on first use, so that
     sign-ins outlive a restart of ``shanyu serve``."""
@@ -107,6 +119,7 @@ def create_app(config: dict[str, Any] | None = None, *, clock: Clock | None = No
         # request is refused whole with a clear page, before anything is read
         MAX_CONTENT_LENGTH=int(app.config.get("MAX_CONTENT_LENGTH") or 5 * materials.max_bytes() + 1024 * 1024),
     )
+    app.session_interface = PageSessions()
     db = Database(app.config.get("DATABASE_URL"))
     app.extensions["shanyu"] = {"db": db, "engine": Engine(), "clock": clock or SystemClock()}
 
@@ -115,7 +128,9 @@ def create_app(config: dict[str, Any] | None = None, *, clock: Clock | None = No
     login_manager.init_app(app)
     Babel(app, locale_selector=select_locale)
 
-    from web import admin, api, audit, auth, inbox, monitoring, notifications, public
+    from web import admin, api, api_materials, audit, auth, inbox, monitoring, notifications, public
+
+    assert api_materials.bp is api.bp  # its routes are the API blueprint's
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(inbox.bp)

@@ -235,8 +235,8 @@ def cmd_serve(ctx: Context) -> None:
     if not os.environ.get("SHANYU_SECRET_KEY"):
         config["SECRET_KEY"] = persistent_secret_key(Path("instance") / "secret_key")
     app = create_app(config)
-    from waitress import serve
+    from web.serving import serve
 
     with cli_timers.scheduler_for(ctx, app):
         print(f"Shanyu 善育: http://{ctx.args.host}:{ctx.args.port}/ (Ctrl+C stops)", file=sys.stderr, flush=True)
-        serve(app, host=ctx.args.host, port=ctx.args.port, threads=8, ident="shanyu")
+        serve(app, host=ctx.args.host, port=ctx.args.port)

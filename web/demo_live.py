@@ -1,6 +1,6 @@
 """The demo's live part: a second cycle opened at the current time, its district cases taken to
 different stages so that every role finds work in its inbox, and a revocation case waiting for the
-approver.
+approver. The districts that hold a title are not invited (the cycle records them as left out).
 
 Why the live cycle's deadlines are squeezed
     A cycle's reminders and notices count PRC working days, and a year whose official holiday
@@ -53,14 +53,12 @@ MIN_WORKDAYS = 10
 STAGE_SHARES = {"application": 0.4, "self_assessment": 0.6, "audit": 0.75, "selection": 0.9, "naming": 1.0}
 NORMAL_DAYS = 90  # the calendar-day span asked for when too few known working days are left
 
-# The stage (ready task) each district's case of the live cycle is taken to.
+# The stage (ready task) each invited district's case of the live cycle is taken to. The districts
+# that hold a title from the first cycle (黄浦, 徐汇, 长宁, 普陀) are not invited (``screen_invitees``):
+# the live cycle's case data lists them under ``left_out`` with their titles.
 STAGES = ("Task_intention", "Task_leadership", "Task_file", "Task_self", "Task_assign", "Task_audit")
 TARGETS = {
-    "310101": "Task_leadership",  # 黄浦
-    "310104": "Task_leadership",  # 徐汇
-    "310105": "Task_self",  # 长宁
     "310106": "Task_intention",  # 静安 (its title was revoked in 2025; it may apply again)
-    "310107": "Task_leadership",  # 普陀
     "310109": "Task_audit",  # 虹口: the audit panel's on-site audit
     "310110": "Task_assign",  # 杨浦: municipal staff assign the audit panel
     "310112": "Task_self",  # 闵行
@@ -73,6 +71,7 @@ TARGETS = {
     "310120": "Task_leadership",  # 奉贤
     "310151": "Task_leadership",  # 崇明
 }
+TITLED = ("310101", "310104", "310105", "310107")  # named in the first cycle, still holding the title
 REVOCATION = ("310104", "safety_accident", "report", "举报称辖区内某托育机构发生安全责任事故。")
 
 

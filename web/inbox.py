@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
+from handlers.notices import publication_status
 from web import formview
 from web.clauses import split_mark
 from workflow import forms, materials
@@ -194,6 +195,7 @@ def _page(task_id: int, *, values: dict[str, Any] | None = None, errors: dict[st
         may_release=task.state == "ready" and task.claimed_by is not None
         and (task.claimed_by == actor.name or actor.is_admin),
         cycle=data.get("cycle_name") or data.get("cycle_id"),
+        publication=publication_status(data, g.now.astimezone(SHANGHAI).date()),
     ), status
 
 

@@ -105,7 +105,7 @@ def object_to(notice_id: int) -> Response | tuple[str, int]:
             return _notice_page(notice_id, values=values, status=409, refusal=_(
                 "公示尚未开始，自公示发布之日起受理异议。未保存任何内容。"))
         return _notice_page(notice_id, values=values, status=409, refusal=_(
-            "公示期已结束（截止于公示最后一个工作日北京时间 17:00），不再受理异议，未保存任何内容。"))
+            "公示期已结束（截止于公示最后一个工作日的截止时刻，北京时间），不再受理异议，未保存任何内容。"))
     except InvalidData as exc:
         found: dict[str, str] = exc.details.get("problems") or {}
         return _notice_page(notice_id, values=values, status=422,

@@ -13,9 +13,10 @@ Contract
 The objection window
     An objection becomes ``objection_received`` (key ``cycle_id``), which the cycle's 受理异议
     receives while the notice runs. The window is the diagram's: its boundary timer 公示期满
-    (``Timer_notice_end``, ``deadline_at(notice_ends_on, "17:00")``) ends the reception. So the
+    (``Timer_notice_end``, ``deadline_at(notice_ends_on, cutoff_time)``) ends the reception. So the
     notice is open while that timer waits and its due time has not come: the due time the case
-    itself computed on the working-day calendar, 17:00 Beijing time of the last working day. Between
+    itself computed on the working-day calendar, the cycle's cut-off time (本地设定, 17:00 unless the
+    cycle sets another; cycles of earlier diagrams: 17:00) Beijing time of the last working day. Between
     the due time and the scheduler's next sweep the case would still take the message, which is why
     the time is checked here and not left to the engine.
 
@@ -47,8 +48,8 @@ from workflow.users import Actor
 PUBLIC = Actor("system:public-web")  # the public pages' sender: no roles, no district
 OBJECTION_MESSAGE = "objection_received"  # creation_cycle.bpmn, Receive_objection; key cycle_id
 CONCERN_MESSAGE = "revocation_requested"  # revocation.bpmn, Start_request; key district
-NOTICE_TIMER = "Timer_notice_end"  # creation_cycle.bpmn: deadline_at(notice_ends_on, "17:00")
-NOTICE_CLOSES = time(17, 0)  # that expression's time, for a notice whose timer row is not found
+NOTICE_TIMER = "Timer_notice_end"  # creation_cycle.bpmn: deadline_at(notice_ends_on, cutoff_time)
+NOTICE_CLOSES = time(17, 0)  # the default cut-off time, for a notice whose timer row is not found
 CONCERN_GROUNDS = tuple(GROUNDS)  # 第六条: (一) safety_accident; (二) backsliding, fraud; (三) low_satisfaction
 CONCERN_SOURCE = "report"  # 举报或事故报告 (handlers.titles.SOURCES)
 

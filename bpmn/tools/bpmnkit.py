@@ -98,6 +98,7 @@ class Diagram:
         self.scope: list[str] = []
         self.messages: dict[str, str] = {}  # message name -> id
         self.signals: dict[str, str] = {}  # signal name -> id
+        self.lane_rows: dict[str, float] = {}  # lane -> rows it keeps at least (a free row is a channel for flows)
         self.properties: dict[str, dict[str, str]] = {}  # property -> {message name: expression}
         self.keys: dict[str, list[str]] = {}  # correlation key -> properties
         self.pools: list[tuple[str, str, str, str]] = []  # id, name, doc, "top" | "bottom"
@@ -212,7 +213,7 @@ class Diagram:
 
     # -- layout ---------------------------------------------------------------------------------
     def _layout(self) -> tuple[Box, dict[str, Box], dict[str, Box]]:
-        rows: dict[str, float] = {key: 0 for key, _, _ in self.lanes}
+        rows: dict[str, float] = {key: self.lane_rows.get(key, 0) for key, _, _ in self.lanes}
         for node in self.nodes.values():
             if node.lane and node.kind not in ("subProcess", "boundaryEvent"):
                 rows[node.lane] = max(rows[node.lane], node.row)

@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from bpmnkit import BPMNDI, COL_W, DC, DI, LANE_PAD, ROW_H, X0, Box, Diagram, Flow, Node, q
+from bpmnkit_labels import Placer
+from bpmnkit_route import Scene, clear, detour, scene
 from lxml import etree
 
 Point = tuple[float, float]
@@ -21,32 +23,51 @@ def write_di(d: Diagram, root: Any, pool: Box, lanes: dict[str, Box], others: di
         _shape(plane, f"Lane_{key}", lanes[key], isHorizontal="true")
     for pool_id, box in others.items():
         _shape(plane, pool_id, box, isHorizontal="true")
-    order = sorted(d.nodes.values(), key=lambda n: (n.kind != "subProcess", n.kind == "boundaryEvent"))
-    for node in order:
-        assert node.box is not None
-        extra = {"isExpanded": "true"} if node.kind == "subProcess" else {}
-        if node.kind == "exclusiveGateway":
-            extra["isMarkerVisible"] = "true"
-        named_outside = node.kind.endswith(("Event", "Gateway")) or node.kind == "dataObjectReference"
-        label = _label_box(node) if named_outside and node.name else None
-        _shape(plane, node.id, node.box, label=label, **extra)
+    sc = scene(d, pool, others)
+    routes: dict[str, list[Point]] = {}
     for flow in d.flows:
         if flow.via:  # grid cells (column, lane, row) -> their centres
             flow.via = [_cell(lanes, *p) if len(p) == 3 else p for p in flow.via]  # type: ignore[misc]
         points = route(d.nodes[flow.source], d.nodes[flow.target], flow)
-        label = None
-        if flow.name:
-            (x1, y1), (x2, y2) = points[0], points[1]
-            label = Box((x1 + x2) / 2 + 4, (y1 + y2) / 2 - 22, 60, 18)
-        _edge(plane, flow.id, points, label)
+        if not clear(sc, flow.source, flow.target, points):
+            points = detour(sc, flow.source, flow.target) or points
+        routes[flow.id] = points
     for flow_id, _name, source, target, _doc in d.message_flows:
-        _edge(plane, flow_id, _message_points(d, source, target, others))
+        routes[flow_id] = _message_points(d, sc, source, target, others)
+    links: dict[str, list[Point]] = {}
     for kind, node_id, obj in d.associations:
         box, data = d.nodes[node_id].box, d.nodes[obj].box
         assert box is not None and data is not None
         a, b = (box, data) if kind == "out" else (data, box)
         tag = "dataInputAssociation" if kind == "in" else "dataOutputAssociation"
-        _edge(plane, f"{tag[:-11]}_{node_id}_{obj}", _straight(a, b))
+        links[f"{tag[:-11]}_{node_id}_{obj}"] = _straight(a, b)
+    borders = [
+        [(b.x, y), (b.right, y)] for b in [pool, *lanes.values(), *others.values()] for y in (b.y, b.bottom)
+    ]
+    placer = Placer(sc, [*routes.values(), *links.values(), *borders])
+    order = sorted(d.nodes.values(), key=lambda n: (n.kind != "subProcess", n.kind == "boundaryEvent"))
+    labels: dict[str, Box] = {}
+    for node in order:
+        if node.name and (node.kind.endswith(("Event", "Gateway")) or node.kind == "dataObjectReference"):
+            labels[node.id] = placer.node(node)
+    for flow in d.flows:
+        if flow.name:
+            labels[flow.id] = placer.flow(flow.id, flow.name, flow.source, flow.target, routes[flow.id])
+    for flow_id, name, source, target, _doc in d.message_flows:
+        if name:
+            labels[flow_id] = placer.flow(flow_id, name, source, target, routes[flow_id])
+    for node in order:
+        assert node.box is not None
+        extra = {"isExpanded": "true"} if node.kind == "subProcess" else {}
+        if node.kind == "exclusiveGateway":
+            extra["isMarkerVisible"] = "true"
+        _shape(plane, node.id, node.box, label=labels.get(node.id), **extra)
+    for flow in d.flows:
+        _edge(plane, flow.id, routes[flow.id], labels.get(flow.id))
+    for flow_id, _name, _source, _target, _doc in d.message_flows:
+        _edge(plane, flow_id, routes[flow_id], labels.get(flow_id))
+    for link_id, points in links.items():
+        _edge(plane, link_id, points)
 
 
 def _cell(lanes: dict[str, Box], col: float, lane: str, row: float) -> Point:
@@ -85,18 +106,6 @@ def _dedupe(points: list[Point]) -> list[Point]:
     return out
 
 
-def _label_box(node: Node) -> Box:
-    box = node.box
-    assert box is not None
-    if node.kind == "boundaryEvent":  # the second boundary of a host puts its label on the left
-        return (
-            Box(box.right + 2, box.bottom, 90, 27)
-            if node.spec["slot"] == 0
-            else Box(box.x - 92, box.bottom, 90, 27)
-        )
-    return Box(box.cx - 45, box.bottom + 5, 90, 27)
-
-
 def route(src: Node, dst: Node, flow: Flow) -> list[Point]:
     s, t = src.box, dst.box
     assert s is not None and t is not None
@@ -111,6 +120,8 @@ def route(src: Node, dst: Node, flow: Flow) -> list[Point]:
                 (t.cx, s.bottom + 20 + flow.below),
                 (t.cx, t.bottom if t.cy < s.y else t.y),
             ]
+        if t.x < s.cx < t.right:  # straight down onto the target
+            return [(s.cx, s.bottom), (s.cx, t.y)]
         end = (t.x, t.cy) if t.x >= s.cx else (t.right, t.cy)
         return [(s.cx, s.bottom), (s.cx, t.cy), end]
     if abs(s.cx - t.cx) < 1 and t.y >= s.bottom:  # straight down the same column
@@ -152,14 +163,25 @@ def _straight(a: Box, b: Box) -> list[Point]:
     return [(a.cx, a.y), (b.cx, b.bottom)]
 
 
-def _message_points(d: Diagram, source: str, target: str, others: dict[str, Box]) -> list[Point]:
-    """Vertical message flows between a node and a black-box pool, at the node's x."""
-    if source in others:
-        pool, node = others[source], d.nodes[target].box
-        assert node is not None
-        x = node.cx + 10
-        return [(x, pool.bottom), (x, node.y)] if pool.y < node.y else [(x, pool.y), (x, node.bottom)]
-    node, pool = d.nodes[source].box, others[target]
+def _message_points(d: Diagram, sc: Scene, source: str, target: str, others: dict[str, Box]) -> list[Point]:
+    """Message flows between a node and a black-box pool: vertical at about the node's x (moved
+    along the node when something stands in the way), else routed around shapes."""
+    pool_id, node_id = (source, target) if source in others else (target, source)
+    pool, node = others[pool_id], d.nodes[node_id].box
     assert node is not None
-    x = node.cx - 10
-    return [(x, node.y), (x, pool.bottom)] if pool.y < node.y else [(x, node.bottom), (x, pool.y)]
+    base = node.cx + 10 if pool_id == source else node.cx - 10
+    for shift in (0, 10, -10, 20, -20, 30, -30, 40, -40):
+        x = base + shift
+        if not node.x + 8 <= x <= node.right - 8:
+            continue
+        down = [(x, pool.bottom), (x, node.y)] if pool.y < node.y else [(x, pool.y), (x, node.bottom)]
+        points = down if pool_id == source else down[::-1]
+        if clear(sc, source, target, points):
+            return points
+    base_x = base
+    down = (
+        [(base_x, pool.bottom), (base_x, node.y)]
+        if pool.y < node.y
+        else [(base_x, pool.y), (base_x, node.bottom)]
+    )
+    return detour(sc, source, target) or (down if pool_id == source else down[::-1])

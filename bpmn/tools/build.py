@@ -1,7 +1,9 @@
 """Write the programme's diagrams into bpmn/: ``python bpmn/tools/build.py``.
 
 The files it writes are the source of truth once committed (edit them in the modeler); rerun this
-only to regenerate a diagram from its description here, and review the diff.
+only to regenerate a diagram from its description here, and review the diff. After each diagram it
+prints what the layout checker (``workflow.diagram_layout``) finds: crossings, label overlaps, and
+the fit-to-screen zoom when it is below the readable threshold.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ import district  # noqa: E402
 import revocation  # noqa: E402
 import titles  # noqa: E402
 
+from workflow.diagram_layout import check_file  # noqa: E402
+
 TARGETS: dict[str, Any] = {
     "district_application.bpmn": district.build,
     "creation_cycle.bpmn": cycle.build,
@@ -34,6 +38,10 @@ def main(names: list[str]) -> None:
             continue
         build(HERE.parent / file) if file.endswith(".dmn") else build().write(HERE.parent / file)
         print(f"wrote bpmn/{file}")
+        if file.endswith(".bpmn"):  # what tests/program/test_bpmn__layout.py will say about it
+            report = check_file(HERE.parent / file)
+            for problem in report.problems():
+                print(f"  layout: {problem}")
 
 
 if __name__ == "__main__":

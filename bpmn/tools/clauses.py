@@ -10,9 +10,9 @@ LOCAL = "本地做法"
 _CYCLE = {
     "二": "Start_cycle Validate Quota",
     "五(二)；三": "Task_indicators",
-    "五(一)": "Invite Start_invite Prepare Throw_invite Receive_outcome End_invite",
+    "五(一)": "Invitees Invite Start_invite Prepare Throw_invite Receive_outcome End_invite",
     "五(四)": (
-        "Rank Check Task_publish Publish Notice_period Notice Start_notice Gw_notice Receive_objection "
+        "Rank Check Publish_by Task_publish Publish Notice_period Notice Start_notice Gw_notice Receive_objection "
         "Fork_objection Task_objection Record_objection End_objection Timer_notice_end End_notice "
         "Close_notice Task_report"
     ),

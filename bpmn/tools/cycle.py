@@ -30,6 +30,8 @@ CYCLE_FIELDS = (
     "notice_workdays",
     "reminder_workdays",
     "management",
+    "cutoff_time",
+    "report_workdays",
 )
 
 
@@ -161,7 +163,32 @@ def build() -> Diagram:
             "shanghai_share": 'quotas["shanghai_share"]',
             "national_cap": 'quotas.get("national_cap")',
             "shanghai_cap": 'quotas.get("shanghai_cap")',
+            "rounding": 'quotas.get("rounding", "half_up")',
         },
+    )
+    d.add(
+        "serviceTask",
+        "Screen",
+        "核对已获称号的区",
+        "可申报区中已持有“上海市婴幼儿照护服务示范区”或“全国婴幼儿照护服务示范城市”称号（已命名或整改中）的区本周期"
+        "不再邀请，记入案件数据（left_out）及原因；通知未明文规定，为本地做法。Districts that hold a title already "
+        "(named or rectifying) are not invited again; who is left out and why is recorded in the case.",
+        "city",
+        2,
+        1,
+        op="screen_invitees",
+        result="screening",
+        params={"cycle_id": "cycle_id", "districts": "eligible_districts"},
+    )
+    d.add(
+        "scriptTask",
+        "Invitees",
+        "确定邀请名单",
+        "本周期邀请的区和未邀请的区（及原因）。The districts this cycle invites, and those left out with the reason.",
+        "city",
+        3,
+        1,
+        script='invitees = screening["invited"]\nleft_out = screening["left_out"]',
     )
     d.add(
         "userTask",
@@ -173,9 +200,10 @@ def build() -> Diagram:
         0,
         form="forms/issue_indicators.json",
         instructions="请核对本周期《上海市开展全国婴幼儿照护服务示范城市创建活动评估指标》（含四个方面的指标项和每千人口"
-        "3岁以下婴幼儿托位数4.5个的目标）与周期数据一致，填写发布文号和日期。完成后系统向各可申报区发出创建邀请。",
+        "3岁以下婴幼儿托位数4.5个的全市2025年目标）与周期数据一致，填写发布文号和日期。完成后系统向各可申报区发出创建邀请；"
+        "已持有示范区或示范城市称号的区不再邀请，名单及原因见本页“本周期未邀请的区”。",
     )
-    d.chain("Start_cycle", "Validate", "Quota", "Task_indicators")
+    d.chain("Start_cycle", "Validate", "Quota", "Screen", "Invitees", "Task_indicators")
 
     with d.sub(
         "Collect",
@@ -184,15 +212,15 @@ def build() -> Diagram:
         "their outcomes; meanwhile the municipal departments may move a stage's deadline for every district at once.",
         None,
     ):
-        d.add("startEvent", "Start_collect", "", "Invitations and the deadline decision start together.", "city", 4, 4)
-        d.add("parallelGateway", "Fork_collect", "", "Invite, and keep the deadline decision open.", "city", 5, 4)
+        d.add("startEvent", "Start_collect", "", "Invitations and the deadline decision start together.", "city", 4, 3)
+        d.add("parallelGateway", "Fork_collect", "", "Invite, and keep the deadline decision open.", "city", 5, 3)
         with d.sub(
             "Invite",
             "邀请各区并等待申报结果",
             "For each eligible district (parallel): invite it, which starts "
             "its district_application case, then wait for its outcome until the selection deadline.",
             "city",
-            multi=("eligible_districts", "invitee", "outcomes", "outcome"),
+            multi=("invitees", "invitee", "outcomes", "outcome"),
         ):
             d.add("startEvent", "Start_invite", "", "One eligible district.", "city", 4, 0)
             d.add(
@@ -216,7 +244,7 @@ def build() -> Diagram:
                 message="district_invited",
                 payload='{"cycle_id": cycle_id, "district": district, "district_name": invitee["name"], '
                 '"cycle_name": cycle_name, "profile": invitee, "deadlines": deadlines, '
-                '"indicators": indicators, "reminder_workdays": reminder_workdays}',
+                '"indicators": indicators, "reminder_workdays": reminder_workdays, "cutoff_time": cutoff_time}',
             )
             d.add(
                 "receiveTask",
@@ -261,7 +289,7 @@ def build() -> Diagram:
             "A recorded decision of the municipal departments to move one stage's deadline for every district "
             "at once, before it passes (local practice: the notice provides no extensions).",
             "city",
-            7,
+            6,
             4,
             form="forms/deadline_extension.json",
             instructions="通知未规定延期，本项为本地做法。仅当市有关部门决定调整本周期申报、创建自评或现场审核的期限时办理："
@@ -275,7 +303,7 @@ def build() -> Diagram:
             "Check and record the decision: the stage's deadline has not passed; the new one is later and "
             "before the next stage's.",
             "city",
-            8,
+            7,
             4,
             op="extend_cycle_deadline",
             result="extension",
@@ -286,6 +314,7 @@ def build() -> Diagram:
                 "doc_no": "extension_doc_no",
                 "reason": "extension_reason",
                 "cycle_id": "cycle_id",
+                "cutoff_time": "cutoff_time",
             },
         )
         d.add(
@@ -294,7 +323,7 @@ def build() -> Diagram:
             "采用新的期限",
             "The cycle's deadlines become the decided ones.",
             "city",
-            9,
+            8,
             4,
             script='deadlines = dict(extension["deadlines"])\nopen_districts = extension["districts"]',
         )
@@ -306,28 +335,30 @@ def build() -> Diagram:
             "city",
             multi=("open_districts", "open_district", "", ""),
         ):
-            d.add("startEvent", "Start_send_change", "", "One running district.", "city", 10, 4)
+            d.add("startEvent", "Start_send_change", "", "One running district.", "city", 5, 5)
             d.add(
                 "intermediateThrowEvent",
                 "Throw_changed",
                 "发送新的期限",
                 "Send the district the cycle's new deadlines (message deadlines_changed).",
                 "city",
-                11,
-                4,
+                6,
+                5,
                 message="deadlines_changed",
                 payload='{"cycle_id": cycle_id, "district": open_district, "deadlines": deadlines, '
                 '"change": extension["change"]}',
             )
-            d.add("endEvent", "End_send_change", "已发送", "Sent.", "city", 12, 4)
+            d.add("endEvent", "End_send_change", "已发送", "Sent.", "city", 7, 5)
             d.chain("Start_send_change", "Throw_changed", "End_send_change")
         d.flow("Start_collect", "Fork_collect")
         d.flow("Fork_collect", "Invite")
         d.flow("Invite", "End_collected")
-        d.add("exclusiveGateway", "Gw_extend", "", "The decision is open (again after each change).", "city", 6, 4)
+        d.add("exclusiveGateway", "Gw_extend", "", "The decision is open (again after each change).", "city", 5, 4)
         d.flow("Fork_collect", "Gw_extend")
-        d.chain("Gw_extend", "Task_extend", "Extend", "Apply_extension", "Send_changes")
-        d.flow("Send_changes", "Gw_extend", "", "The decision stays open for the next change.", below=20)
+        d.chain("Gw_extend", "Task_extend", "Extend", "Apply_extension")
+        d.flow("Apply_extension", "Send_changes", via=[(8, "city", 5)])
+        d.flow("Send_changes", "Gw_extend", "", "The decision stays open for the next change.",
+               via=[(4.5, "city", 5), (4.5, "city", 4)])
     d.flow("Task_indicators", "Collect")
 
     d.add(
@@ -352,14 +383,17 @@ def build() -> Diagram:
         0,
         form="forms/selection.json",
         instructions="请对通过现场审核的区进行统一评审，综合现场审核、上报资料和数据审核情况，遴选拟命名“上海市婴幼儿照护服务"
-        "示范区”和拟推荐“全国婴幼儿照护服务示范城市”的区。系统按审核得分给出排名供参考；两类名额均为上限，超出将被拒绝。",
+        "示范区”和拟推荐“全国婴幼儿照护服务示范城市”的区。系统按审核得分给出排名供参考；每千人口托位数与4.5个的全市2025年"
+        "目标并列显示，仅供参考，不作为评审条件。两类名额原则上不超过本周期限额；确需超出的，须填写超出限额的理由（记入案件"
+        "历史），否则将被拒绝。",
     )
     reminder(d, "select", "Task_select", "评审遴选", "selection", "selection", 12, 2, '["市有关部门"]')
     d.add(
         "serviceTask",
         "Check",
         "核对限额与名单",
-        "Refuse a selection over quota or outside the passed districts.",
+        "核对名单：仅限通过现场审核的区；超出限额须有理由（二：原则上）。Refuse a selection outside the passed "
+        "districts, or over a cap without a recorded reason.",
         "city",
         13,
         0,
@@ -370,6 +404,7 @@ def build() -> Diagram:
             "national_selected": "national_selected",
             "ranking": "ranking",
             "quota": "quota",
+            "over_quota_reason": "over_quota_reason",
         },
     )
     import cycle_naming

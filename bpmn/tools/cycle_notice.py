@@ -8,6 +8,24 @@ from bpmnkit import Diagram
 
 def build(d: Diagram) -> None:
     d.add(
+        "serviceTask",
+        "Publish_by",
+        "计算最迟公示日期",
+        "评审遴选期限同时涵盖评审遴选、公示和上报：按工作日计算能使公示期满并在期限前上报的最迟发布日期，"
+        "在发布公示任务中显示。The latest publication date that lets the notice end and the report go up by the "
+        "selection deadline, in PRC working days (report_workdays after the notice: a local setting).",
+        "city",
+        13,
+        1,
+        op="latest_publication",
+        result="publish_by",
+        params={
+            "selection_deadline": 'deadlines["selection"]',
+            "notice_workdays": "notice_workdays",
+            "report_workdays": "report_workdays",
+        },
+    )
+    d.add(
         "userTask",
         "Task_publish",
         "发布公示",
@@ -20,7 +38,8 @@ def build(d: Diagram) -> None:
         form="forms/publish_notice.json",
         instructions="请在“中国上海”门户网站发布拟命名、拟推荐名单的公示，填写公示标题和链接。公示发布日期为完成本步骤之日，"
         "由系统记录；公示期为本周期规定的工作日数（不少于5个工作日），按国家法定节假日和调休安排计算，异议受理至公示期"
-        "最后一个工作日17:00。请在门户网站发布当日完成本步骤。",
+        "最后一个工作日的截止时刻（本周期设定，默认17:00）。评审遴选、公示和上报须在评审遴选期限前完成：本页显示最迟公示"
+        "发布日期，已过该日期的将提示，逾期发布记入案件历史。请在门户网站发布当日完成本步骤。",
     )
     d.add(
         "serviceTask",
@@ -39,6 +58,7 @@ def build(d: Diagram) -> None:
             "url": "notice_url",
             "workdays": "notice_workdays",
             "candidates": "candidates",
+            "latest_on": 'publish_by["latest_on"]',
         },
     )
     d.add(
@@ -51,13 +71,13 @@ def build(d: Diagram) -> None:
         0,
         script='published_on = notice["published_on"]\nnotice_ends_on = notice["ends_on"]\nobjection_log = []',
     )
-    d.chain("Collect", "Rank", "Task_select", "Check", "Task_publish", "Publish", "Notice_period")
+    d.chain("Collect", "Rank", "Task_select", "Check", "Publish_by", "Task_publish", "Publish", "Notice_period")
 
     with d.sub(
         "Notice",
         "公示期",
-        "The notice period: objections are received until the notice ends at 17:00 "
-        "of its last working day; each objection is decided by municipal staff while the notice runs, "
+        "The notice period: objections are received until the notice ends at the cycle's cut-off "
+        "time (17:00 unless the cycle sets another) of its last working day; each objection is decided by municipal staff while the notice runs, "
         "and the period closes once every objection received is decided.",
         "city",
     ):
@@ -119,9 +139,10 @@ def build(d: Diagram) -> None:
         d.boundary(
             "Timer_notice_end",
             "公示期满",
-            "The notice period ends (17:00 of its last working day).",
+            "公示期满：公示期最后一个工作日的截止时刻（cutoff_time，本地设定，默认17:00）。The notice period "
+            "ends at the cycle's cut-off time of its last working day.",
             "Receive_objection",
-            timer='deadline_at(notice_ends_on, "17:00")',
+            timer="deadline_at(notice_ends_on, cutoff_time)",
         )
         d.add("endEvent", "End_notice", "公示期满", "Notice period over.", "city", 20, 1)
         d.chain(

@@ -59,7 +59,9 @@ def notify(kind: str, roles: str, subject: str, body: str) -> dict[str, object]:
 
 
 @contextmanager
-def stage_window(d: Diagram, key: str, lane: str, col: float, row: float) -> Iterator[None]:
+def stage_window(
+    d: Diagram, key: str, lane: str, col: float, row: float, watch_lane: str = "city", watch_row: float = 1
+) -> Iterator[None]:
     """A stage and its deadline, side by side in one subprocess (``Window_<key>``): the stage
     (``Stage_<key>``, built by the caller inside the ``with``) runs beside a watcher that reminds the
     district before the deadline, follows a cycle-wide change of the deadlines (message
@@ -86,8 +88,6 @@ def stage_window(d: Diagram, key: str, lane: str, col: float, row: float) -> Ite
         )
         d.flow(f"Fork_{key}", f"Stage_{key}")
         d.flow(f"Stage_{key}", f"End_{key}_done")
-        watch_row = row + 2 if lane != "city" else row + 1
-        watch_lane = "city"
         c = col + 1
         d.add("exclusiveGateway", f"Gw_{key}_watch", "", f"Watch the {en} deadline (again after a change).",
               watch_lane, c, watch_row)
@@ -109,8 +109,8 @@ def stage_window(d: Diagram, key: str, lane: str, col: float, row: float) -> Ite
             ),
         )
         d.add("endEvent", f"End_{key}_reminded", "已提醒", "Reminder sent.", watch_lane, c + 3, watch_row + 1)
-        d.boundary(f"Timer_{key}_deadline", f"{zh}期限届满", f"The {en} deadline, 17:00 of its day (interrupting).",
-                   f"Wait_{key}", slot=0, timer=f'deadline_at(due["{stage}"], "17:00")', deadline=True)
+        d.boundary(f"Timer_{key}_deadline", f"{zh}期限届满", f"The {en} deadline, at the cycle's cut-off time of its day (interrupting).",
+                   f"Wait_{key}", slot=0, timer=f'deadline_at(due["{stage}"], cutoff_time)', deadline=True)
         d.add("scriptTask", f"Note_{key}_missed", f"记录{zh}期限届满", f"The {en} deadline passed.",
               watch_lane, c + 2, watch_row + 2, script=f'missed_stage = "{stage}"')
         d.add("endEvent", f"End_{key}_missed", "期限届满", f"Ends the {en} stage.", watch_lane, c + 3, watch_row + 2,
@@ -193,7 +193,8 @@ def build() -> Diagram:
         "scriptTask",
         "Init",
         "登记邀请",
-        "Copy the invitation: deadlines, indicator set, district data.",
+        "登记邀请：期限、截止时刻（周期未给出时为17:00）、评估指标和区的数据。Copy the invitation: deadlines, "
+        "cut-off time, indicator set, district data.",
         "district",
         1,
         0,
@@ -205,6 +206,7 @@ def build() -> Diagram:
                 'indicators = invitation["indicators"]',
                 'due = dict(invitation["deadlines"])',
                 'reminder_workdays = invitation["reminder_workdays"]',
+                'cutoff_time = invitation.get("cutoff_time", "17:00")',
                 'leadership_decision = ""',
                 'missed_stage = ""',
             ]

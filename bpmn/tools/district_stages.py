@@ -54,7 +54,7 @@ def build(d: Diagram, missed_apply: str) -> None:
     # -- stage 3: on-site audit --------------------------------------------------------------
     # A missed audit deadline goes to 市有关部门, who organise the audit (五(三)): the panel
     # neither extends its own deadline nor closes the district's application.
-    with stage_window(d, "audit", "city", 26, 0):
+    with stage_window(d, "audit", "city", 26, 0, watch_lane="district", watch_row=0):
         with d.sub(
             "Stage_audit",
             "现场审核",
@@ -158,7 +158,12 @@ def build(d: Diagram, missed_apply: str) -> None:
         payload="outcome",
     )
     d.add("endEvent", "End_done", "申报流程结束", "The district's application case ends.", "city", 43, 0)
-    for source in ("Declined", missed_apply, missed_self, missed_audit, "Audited"):
+    # the outcomes of the earlier stages run to the report along the bottom of the diagram, under the
+    # later stages' windows (a free row of the audit lane)
+    d.lane_rows["audit"] = 1
+    for source, lane, col in (("Declined", "district", 14.5), (missed_apply, "city", 14.5), (missed_self, "city", 25.5)):
+        d.flow(source, "Gw_send", via=[(col, lane, 1), (col, "audit", 1), (40, "audit", 1)])
+    for source in (missed_audit, "Audited"):
         d.flow(source, "Gw_send")
     d.chain("Gw_send", "Notify_result", "Throw_outcome", "End_done")
     d.message_flow(

@@ -43,7 +43,7 @@ def test_an_officer_works_a_task_from_claim_to_completion(browser: Any, demo_ser
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
     page = context.new_page()
     try:
-        sign_in(page, base, "changning-dept")
+        sign_in(page, base, "minhang-dept")
         assert page.locator("h1").inner_text() == "我的待办"
         row = page.locator("table.tasks tbody tr")
         assert row.count() == 1 and "逐项自评并报送材料" in row.inner_text()
@@ -59,9 +59,9 @@ def test_an_officer_works_a_task_from_claim_to_completion(browser: Any, demo_ser
         for box in page.locator("input[name^='f.self_scores.']").all():
             box.fill("7")
         page.fill("input[name='f.current_places']", "1二00")
-        page.fill("textarea[name='f.self_summary']", "长宁区对照评估指标逐项自评，托位供给持续增加。")
+        page.fill("textarea[name='f.self_summary']", "闵行区对照评估指标逐项自评，托位供给持续增加。")
         page.set_input_files("input[name='u.self_report']", files=[
-            {"name": "长宁区自评报告.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4\n% demo report\n"}])
+            {"name": "闵行区自评报告.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4\n% demo report\n"}])
         page.set_input_files("input[name='u.self_materials']", files=[
             {"name": "托位统计.txt", "mimeType": "text/plain", "buffer": "托位 1200 个".encode()}])
         page.click("button[value=complete]")
@@ -69,7 +69,7 @@ def test_an_officer_works_a_task_from_claim_to_completion(browser: Any, demo_ser
         assert field(page, "current_places").locator(".error").inner_text() == "请填写整数"
         assert field(page, "self_summary").locator(".error").count() == 0
         assert page.input_value("input[name='f.current_places']") == "1二00"  # what was typed stays
-        assert "长宁区自评报告.pdf" in field(page, "self_report").inner_text()  # the upload was kept
+        assert "闵行区自评报告.pdf" in field(page, "self_report").inner_text()  # the upload was kept
         page.screenshot(path=str(folder / "task-form-error.png"), full_page=True)
 
         page.click("button[value=draft]")

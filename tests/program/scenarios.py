@@ -5,6 +5,8 @@ are in ``web.demo_story``."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from web.demo_data import (
     DISTRICTS,
     application,
@@ -20,6 +22,10 @@ from web.demo_data import (
 from web.demo_driver import Program
 
 SMALL = DISTRICTS[:4]  # 黄浦, 徐汇, 长宁, 静安
+NOTICE = {
+    "notice_title": "关于示范区拟命名名单的公示",
+    "notice_url": "https://www.shanghai.gov.cn/notice/2022-0926",
+}
 
 
 def district_through_audit(p: Program, iid: int, code: str, places: int, percent: int = 90) -> None:
@@ -30,6 +36,20 @@ def district_through_audit(p: Program, iid: int, code: str, places: int, percent
     p.do(iid, "Task_self", self_assessment(percent, places))
     p.do(iid, "Task_assign", assignment("2022-06-20"))
     p.do(iid, "Task_audit", audit("pass", percent, places))
+
+
+def selected_cycle(p: Program, **changes: Any) -> int:
+    """A cycle over 黄浦 and 徐汇, both audited and selected on 2022-09-20; the publish task is next."""
+    quotas = changes.pop("quotas", {"national_share": 0.5, "shanghai_share": 1.0})
+    cycle = p.start("creation_cycle", cycle_data(DISTRICTS[:2], quotas=quotas, **changes))
+    p.do(cycle, "Task_indicators", indicators())
+    cases = p.cases("district_application", after=cycle)
+    p.at("2021-12-20T10:00:00")
+    for code, _name, _population, places in DISTRICTS[:2]:
+        district_through_audit(p, cases[code], code, places)
+    p.at("2022-09-20T10:00:00")
+    p.do(cycle, "Task_select", selection(["310101", "310104"], []))
+    return cycle
 
 
 def small_cycle(p: Program) -> dict[str, int]:

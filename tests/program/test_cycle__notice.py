@@ -4,36 +4,15 @@ so none can be backdated), and objections are received until 17:00 of its last w
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from sqlalchemy import select
 
-from tests.program.scenarios import district_through_audit
-from web.demo_data import DISTRICTS, cycle_data, indicators, selection
+from tests.program.scenarios import NOTICE, selected_cycle
+from web.demo_data import DISTRICTS, cycle_data
 from web.demo_driver import Program
 from workflow.errors import InvalidData, MessageNotDelivered
 from workflow.history import list_events
 from workflow.registers import Notice
-
-NOTICE = {
-    "notice_title": "关于示范区拟命名名单的公示",
-    "notice_url": "https://www.shanghai.gov.cn/notice/2022-0926",
-}
-
-
-def selected_cycle(p: Program, **changes: Any) -> int:
-    """A cycle over 黄浦 and 徐汇, both audited and selected on 2022-09-20; the publish task is next."""
-    quotas = {"national_share": 0.5, "shanghai_share": 1.0}
-    cycle = p.start("creation_cycle", cycle_data(DISTRICTS[:2], quotas=quotas, **changes))
-    p.do(cycle, "Task_indicators", indicators())
-    cases = p.cases("district_application", after=cycle)
-    p.at("2021-12-20T10:00:00")
-    for code, _name, _population, places in DISTRICTS[:2]:
-        district_through_audit(p, cases[code], code, places)
-    p.at("2022-09-20T10:00:00")
-    p.do(cycle, "Task_select", selection(["310101", "310104"], []))
-    return cycle
 
 
 def notice_row(p: Program, cycle: int) -> tuple[str, str, int]:

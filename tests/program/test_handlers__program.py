@@ -3,13 +3,20 @@ selection check, deadline extensions, cycle-data validation and objection record
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
 
 from handlers.cycle_data import CycleData, validate_cycle
-from handlers.notices import NoticeRequest, ObjectionRequest, publish_notice, record_objection
+from handlers.notices import (
+    NoticeRequest,
+    ObjectionRequest,
+    latest_publication,
+    publication_status,
+    publish_notice,
+    record_objection,
+)
 from handlers.program import (
     ExtensionRequest,
     QuotaRequest,
@@ -26,6 +33,7 @@ from handlers.program import (
 from handlers.registry import REGISTRY, HandlerContext
 from handlers.titles import RevocationRequest, check_revocation_request
 from web.demo_data import AREAS, DISTRICTS, cycle_data, scores
+from workflow.calendar import WorkCalendar
 from workflow.errors import InvalidData
 
 INDICATORS = cycle_data()["indicators"]
@@ -47,6 +55,8 @@ def test_every_handler_the_diagrams_name_is_registered() -> None:
         "title_status",
         "update_title_register",
         "check_revocation_request",
+        "screen_invitees",
+        "latest_publication",
     } <= set(REGISTRY.names())
 
 
@@ -269,3 +279,93 @@ def test_a_revocation_request_needs_one_of_the_grounds() -> None:
     assert check_revocation_request(RevocationRequest("fraud", "report"))["ground_name"] == "存在弄虚作假情形"
     with pytest.raises(InvalidData, match="Unknown ground"):
         check_revocation_request(RevocationRequest("rumour", "report"))
+
+
+@pytest.mark.parametrize(
+    ("eligible", "share", "rounding", "expected"),
+    [
+        (16, 0.10, "half_up", 2),  # 1.6: the "2" of "(1-2个)"
+        (16, 0.10, "down", 1),  # 1.6: the "1" of "(1-2个)"
+        (16, 0.40, "half_up", 6),  # 6.4: "(6个)"
+        (16, 0.40, "down", 6),
+        (15, 0.10, "down", 1),  # 1.5
+        (14, 0.40, "down", 5),  # 5.6
+    ],
+)
+def test_the_rounding_of_a_share_is_cycle_data(eligible: int, share: float, rounding: str, expected: int) -> None:
+    assert share_cap(eligible, share, None, rounding) == expected
+    caps = quota_caps(QuotaRequest(eligible, share, share, rounding=rounding))
+    assert (caps["national_cap"], caps["rounding"]) == (expected, rounding)
+
+
+def test_a_rounding_rule_the_notice_rules_out_is_refused() -> None:
+    with pytest.raises(InvalidData, match="quotas.rounding"):
+        share_cap(16, 0.40, None, "up")  # 6.4 → 7 would exceed the notice's 40% (6)
+    with pytest.raises(InvalidData, match="quotas.rounding: 'up' is not one of half_up, down"):
+        validate_cycle(cycle(quotas={**cycle_data()["quotas"], "rounding": "up"}))
+
+
+def test_the_local_settings_of_a_cycle_are_checked() -> None:
+    assert validate_cycle(cycle(cutoff_time="16:30", report_workdays=0))["cycle_id"] == "2021-2022"
+    with pytest.raises(InvalidData) as err:
+        validate_cycle(cycle(cutoff_time="5pm", report_workdays=-1))
+    assert err.value.details["errors"] == [
+        "cutoff_time: a time of day such as 17:00",
+        "report_workdays: a whole number of working days, 0–30",
+    ]
+
+
+def test_a_cap_may_be_exceeded_only_with_a_reason() -> None:
+    seven = [c for c, *_ in DISTRICTS[:7]]
+    request = selection(seven, [])
+    with pytest.raises(InvalidData, match="超出限额的理由"):
+        check_selection(SelectionRequest(**{**request.__dict__, "over_quota_reason": ""}))
+    with pytest.raises(InvalidData, match="at least 10 characters"):
+        check_selection(SelectionRequest(**{**request.__dict__, "over_quota_reason": "理由太短"}))
+    reason = "第七个区的现场审核得分与第六个区相同，经研究一并命名。"
+    picked = check_selection(SelectionRequest(**{**request.__dict__, "over_quota_reason": reason}))
+    assert [c["code"] for c in picked["shanghai"]] == seven
+
+
+def test_the_places_goal_is_information_and_decides_nothing() -> None:
+    below = score_indicators(ScoreRequest(INDICATORS, scores(95), 1_000_000, 3_000))
+    assert (below["places_per_1000"], below["target_met"]) == (3.0, False)
+    assert "仅供参考" in below["target_note"] and "not a pass mark" in below["target_note"]
+    # a district below the goal that passed the audit ranks by its audit score and may be selected
+    outcomes = [
+        {**outcome("310101", "passed", 95), "places_per_1000": 3.0, "target_met": False},
+        {**outcome("310104", "passed", 80), "places_per_1000": 6.0, "target_met": True},
+    ]
+    ranking = rank_candidates(RankRequest(outcomes))
+    assert [r["code"] for r in ranking["passed"]] == ["310101", "310104"]
+    picked = check_selection(
+        SelectionRequest(["310101"], ["310101"], ranking, quota_caps(QuotaRequest(16, 0.10, 0.40)))
+    )
+    assert [c["code"] for c in picked["shanghai"]] == ["310101"]
+
+
+@pytest.mark.parametrize(
+    ("deadline", "notice", "report", "expected"),
+    [
+        # 五(四): by 30 September 2022 (a Friday); five working days from Friday 23rd end on Thursday
+        # 29th, and the report goes up on Friday 30th
+        ("2022-09-30", 5, 1, ("2022-09-23", "2022-09-29", "2022-09-30")),
+        ("2022-09-30", 5, 0, ("2022-09-26", "2022-09-30", "2022-09-30")),  # report the day it ends
+        # across the National Day holiday: 30 Sep, then the working weekend of 8 and 9 October
+        ("2022-10-12", 5, 1, ("2022-09-30", "2022-10-11", "2022-10-12")),
+        ("2022-10-08", 5, 1, ("2022-09-26", "2022-09-30", "2022-10-08")),  # 8 October 2022 was worked
+        ("2022-09-30", 7, 1, ("2022-09-21", "2022-09-29", "2022-09-30")),
+    ],
+)
+def test_the_latest_publication_date_leaves_the_notice_and_the_report_within_the_deadline(
+    deadline: str, notice: int, report: int, expected: tuple[str, str, str]
+) -> None:
+    found = latest_publication(WorkCalendar(), date.fromisoformat(deadline), notice, report)
+    assert (found["latest_on"], found["notice_ends_on"], found["report_on"]) == expected
+
+
+def test_the_publication_status_says_late_only_after_the_latest_date() -> None:
+    data = {"publish_by": {"latest_on": "2022-09-23", "selection_deadline": "2022-09-30"}}
+    assert publication_status(data, date(2022, 9, 23))["late"] is False  # type: ignore[index]
+    assert publication_status(data, date(2022, 9, 26))["late"] is True  # type: ignore[index]
+    assert publication_status({}, date(2022, 9, 26)) is None  # cases of earlier diagrams have none

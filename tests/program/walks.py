@@ -83,6 +83,7 @@ CYCLE_ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,40}$"
 PHONE = r"^[0-9+() -]{7,20}$"
 URL = r"^https?://[^\s]+$"
 GOVERNMENT = r"^.{1,20}区人民政府$"
+TIME_OF_DAY = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"  # the cycle's cut-off time (cutoff_time)
 CALENDAR = library_years()  # the years the working-day calendar knows
 TEXT_CAP = 60  # longest free text drawn (the forms allow up to 8000 characters)
 LIST_CAP = 4  # most items drawn for an array (the forms allow up to 100)
@@ -163,6 +164,8 @@ class FormData:
             return f"{rnd.choice(['http', 'https'])}://www.shanghai.gov.cn/{path}"[: max(hi, 12)]
         if pattern == GOVERNMENT:
             return self.text(1, 20, odd=False).replace("\n", "") + "区人民政府"
+        if pattern == TIME_OF_DAY:
+            return f"{rnd.randint(0, 23):02d}:{rnd.randint(0, 59):02d}"
         raise AssertionError(f"walks.FormData has no generator for the pattern {pattern!r}: add one")
 
     # -- any schema --------------------------------------------------------------------------------

@@ -139,6 +139,17 @@ def test_a_page_session_is_not_an_api_token(app: Flask) -> None:
     assert login.status_code == 200 and "Set-Cookie" not in login.headers  # no CSRF token needed, no cookie given
 
 
+def test_the_api_neither_reads_nor_renews_a_signed_in_page_session(app: Flask) -> None:
+    page = browser(app)
+    assert page.sign_in("huangpu", PASSWORD).status_code == 302
+    assert page.client.get("/").status_code == 200  # signed in on the pages
+    for method, path in (("GET", "/api/tasks"), ("POST", "/api/instances"), ("GET", "/api/nowhere")):
+        answer = page.client.open(path, method=method, json={})
+        assert answer.status_code in (401, 404), (path, answer.status_code)
+        assert "Set-Cookie" not in answer.headers and "Cookie" not in answer.headers.get("Vary", "")
+    assert page.client.get("/").status_code == 200  # and the page session is untouched
+
+
 def test_403_for_a_role_or_district_that_may_not_act(app: Flask, db: Database, huangpu: Api) -> None:
     _instance_id, task_id = start_case(huangpu)
     auditor = client_for(app, "auditor")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable, Iterator
+from io import BytesIO
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from tests.conftest import BPMN
 from tests.web.api_client import Api, api_app, client_for
 from tests.web.pages import NOW, task_of
 from web.demo_data import DEMO_PASSWORD, intention
+from workflow import materials
 from workflow.clock import FakeClock
 from workflow.engine import Engine
 from workflow.store import Database, HumanTask, Instance
@@ -31,20 +33,20 @@ from workflow.users import load_actor
 JINGAN, CHANGNING = "310106", "310105"
 INTENTION = "拟定创建意向"
 ROUTES = ["login", "tasks", "task", "claim", "release", "complete", "draft", "start", "instance", "history",
-          "notices"]
+          "notices", "upload", "material"]
 # user: the status of each route, in the order of ROUTES
 EXPECTED: dict[str, tuple[int, ...]] = {
-    "jingan-dept":      (200, 200, 200, 200, 200, 200, 200, 201, 200, 200, 200),
-    "jingan-leader":    (200, 200, 404, 404, 404, 404, 404, 403, 200, 200, 200),
-    "changning-dept":   (200, 200, 404, 404, 404, 404, 404, 403, 404, 404, 200),
-    "changning-leader": (200, 200, 404, 404, 404, 404, 404, 403, 404, 404, 200),
-    "city":             (200, 200, 404, 404, 404, 404, 404, 403, 200, 200, 200),
-    "approver":         (200, 200, 404, 404, 404, 404, 404, 403, 200, 200, 200),
-    "expert":           (200, 200, 404, 404, 404, 404, 404, 403, 200, 200, 200),
-    "owner":            (200, 200, 404, 404, 404, 404, 404, 403, 200, 200, 200),
-    "auditor":          (200, 200, 200, 403, 403, 403, 403, 403, 200, 200, 200),
-    "admin":            (200, 200, 200, 200, 200, 200, 200, 201, 200, 200, 200),
-    None:               (401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 200),
+    "jingan-dept":      (200, 200, 200, 200, 200, 200, 200, 201, 200, 200, 200, 201, 200),
+    "jingan-leader":    (200, 200, 404, 404, 404, 404, 404, 403, 200, 200, 200, 404, 200),
+    "changning-dept":   (200, 200, 404, 404, 404, 404, 404, 403, 404, 404, 200, 404, 404),
+    "changning-leader": (200, 200, 404, 404, 404, 404, 404, 403, 404, 404, 200, 404, 404),
+    "city":             (200, 200, 404, 404, 404, 404, 404, 403, 200, 200, 200, 404, 200),
+    "approver":         (200, 200, 404, 404, 404, 404, 404, 403, 200, 200, 200, 404, 200),
+    "expert":           (200, 200, 404, 404, 404, 404, 404, 403, 200, 200, 200, 404, 200),
+    "owner":            (200, 200, 404, 404, 404, 404, 404, 403, 200, 200, 200, 404, 200),
+    "auditor":          (200, 200, 200, 403, 403, 403, 403, 403, 200, 200, 200, 403, 200),
+    "admin":            (200, 200, 200, 200, 200, 200, 200, 201, 200, 200, 200, 201, 200),
+    None:               (401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 200, 401, 401),
 }
 SHARED_ENGINE = Engine()  # its cache is checked against each copy's rows, as across processes
 
@@ -95,6 +97,13 @@ def holder_for(app: Flask, name: str | None) -> Api:
     return holder
 
 
+def material_of(db: Database, case: int) -> str:
+    """A material of jingan's case, added by jingan-dept (as the task page or the API would)."""
+    with db.write() as s:
+        return materials.add(s, case, "静安区创建意向材料".encode(), "意向.txt", load_actor(s, "jingan-dept"),
+                             FakeClock(NOW).now())
+
+
 def call(route: str, app: Flask, name: str | None) -> Any:
     db: Database = app.extensions["shanyu"]["db"]
     task = task_of(db, INTENTION, JINGAN)
@@ -115,8 +124,13 @@ def call(route: str, app: Flask, name: str | None) -> Any:
         "instance": lambda: api.get(f"/api/instances/{case}"),
         "history": lambda: api.get(f"/api/instances/{case}/history"),
         "notices": lambda: api.get("/api/notices"),
+        "upload": lambda: api.call("POST", f"/api/tasks/{task}/materials", content_type="multipart/form-data", data={
+            "field": "intention_materials", "file": (BytesIO(b"%PDF-1.4\n%matrix\n"), "intention.pdf")}),
+        # the bytes on success (not JSON), the JSON error otherwise
+        "material": lambda: api.client.get(f"/api/materials/{material_of(db, case)}",
+                                           headers={"Authorization": f"Bearer {api.token}"} if api.token else {}),
     }
-    if route in ("release", "complete", "draft"):
+    if route in ("release", "complete", "draft", "upload"):
         holder_for(app, name)
     return requests[route]()
 
@@ -131,6 +145,8 @@ def test_every_route_for_every_role(app: Flask, name: str | None, route: str) ->
     if expected >= 400:
         assert set(body) >= {"error", "message"}, body
         assert body["error"] != "task_already_claimed"  # a refusal never says who holds what
+    elif route == "material":
+        assert answer.data == "静安区创建意向材料".encode() and answer.mimetype == "text/plain"
     elif route == "tasks":
         with app.extensions["shanyu"]["db"].read() as s:
             actor = load_actor(s, name or "")
@@ -160,6 +176,29 @@ def test_a_district_user_guessing_ids_reads_nothing_of_another_district(app: Fla
     for i in range(1, max(tasks) + 5):
         if i not in seen_tasks:
             assert changning.post(f"/api/tasks/{i}/claim").status_code == 404
+            assert upload_status(changning, i) == 404
+
+
+def upload_status(api: Api, task_id: int) -> int:
+    answer = api.call("POST", f"/api/tasks/{task_id}/materials", content_type="multipart/form-data",
+                      data={"field": "intention_materials", "file": (BytesIO(b"%PDF-1.4\n"), "a.pdf")})
+    return answer.status_code
+
+
+def test_a_district_user_reads_no_material_of_another_district(app: Flask) -> None:
+    db: Database = app.extensions["shanyu"]["db"]
+    with db.read() as s:
+        jingan_case = s.execute(select(HumanTask.instance_id).where(HumanTask.id == task_of(db, INTENTION, JINGAN))
+                                ).scalar_one()
+    ids = [material_of(db, jingan_case)]
+    with db.read() as s:
+        ids += list(s.execute(select(materials.Material.id).join(Instance, Instance.id == materials.Material.instance_id)
+                              .where(Instance.district != CHANGNING)).scalars())
+    changning = as_user(app, "changning-dept")
+    for material_id in set(ids):
+        assert changning.get(f"/api/materials/{material_id}").status_code == 404
+    assert as_user(app, "jingan-dept").client.get(
+        f"/api/materials/{ids[0]}", headers={"Authorization": f"Bearer {TOKENS['jingan-dept']}"}).status_code == 200
 
 
 def test_public_notices_carry_no_objectors_particulars(app: Flask) -> None:

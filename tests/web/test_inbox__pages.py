@@ -17,7 +17,7 @@ from workflow.users import add_user
 
 INTENTION = "拟定创建意向"
 SELF_ASSESSMENT = "逐项自评并报送材料"
-JINGAN, CHANGNING, HUANGPU = "310106", "310105", "310101"
+JINGAN, MINHANG, HUANGPU = "310106", "310112", "310101"
 GOOD_INTENTION = {
     "f.intention_summary": "静安区拟申报创建上海市婴幼儿照护服务示范区，由区教育局牵头。",
     "f.lead_department": "区教育局",
@@ -86,7 +86,7 @@ def test_failed_sign_ins_are_throttled_per_account(demo_template: Path, tmp_path
         assert b.sign_in("jingan-dept", "wrong-password").status_code == 401
     blocked = b.sign_in("jingan-dept")  # even the right password, until the window passes
     assert blocked.status_code == 429 and "登录尝试过于频繁" in text_of(blocked)
-    assert browser(app).sign_in("changning-dept").status_code == 302  # other accounts are not blocked
+    assert browser(app).sign_in("minhang-dept").status_code == 302  # other accounts are not blocked
     db_of(app).dispose()
 
 
@@ -102,10 +102,10 @@ def test_cookies_are_http_only_and_same_site(app: Flask) -> None:
 def test_each_account_sees_its_own_work(app: Flask) -> None:
     db = db_of(app)
     jingan = task_of(db, INTENTION, JINGAN)
-    changning = task_of(db, SELF_ASSESSMENT, CHANGNING)
+    minhang = task_of(db, SELF_ASSESSMENT, MINHANG)
     dept = text_of(browser(app, "jingan-dept").get("/"))
     assert task_ids(dept) == [jingan] and INTENTION in dept
-    assert task_ids(text_of(browser(app, "changning-dept").get("/"))) == [changning]
+    assert task_ids(text_of(browser(app, "minhang-dept").get("/"))) == [minhang]
     assert task_ids(text_of(browser(app, "jingan-leader").get("/"))) == []
     with db.read() as s:
         open_tasks = s.execute(select(HumanTask.id).where(HumanTask.state == "ready")).scalars().all()
@@ -117,7 +117,7 @@ def test_each_account_sees_its_own_work(app: Flask) -> None:
 
 
 def test_the_inbox_shows_due_dates_in_working_days(app: Flask) -> None:
-    page = text_of(browser(app, "changning-dept").get("/"))
+    page = text_of(browser(app, "minhang-dept").get("/"))
     # 逐项自评 is due 2026-12-21 17:00; from Thursday 2026-12-03 that is 12 working days
     assert "2026-12-21 17:00" in page and "剩余 12 个工作日" in page
 
@@ -180,8 +180,8 @@ def test_claim_fill_in_with_an_error_save_a_draft_fix_and_complete(app: Flask) -
 
 def test_a_number_that_is_not_a_number_is_reported_with_the_other_faults(app: Flask) -> None:
     db = db_of(app)
-    task = task_of(db, SELF_ASSESSMENT, CHANGNING)
-    dept = browser(app, "changning-dept")
+    task = task_of(db, SELF_ASSESSMENT, MINHANG)
+    dept = browser(app, "minhang-dept")
     dept.post(f"/tasks/{task}/claim")
     before = event_count(db)
     answer = dept.post(f"/tasks/{task}", {"action": "complete", "f.current_places": "很多",
@@ -312,7 +312,7 @@ def test_the_inbox_filters_by_creation_cycle(app: Flask) -> None:
 
 
 # -- materials -------------------------------------------------------------------------------------
-SELF = {"f.current_places": "1200", "f.self_summary": "长宁区对照评估指标逐项自评，托位供给持续增加。"}
+SELF = {"f.current_places": "1200", "f.self_summary": "闵行区对照评估指标逐项自评，托位供给持续增加。"}
 
 
 def scores(page: str) -> dict[str, str]:
@@ -323,8 +323,8 @@ def test_upload_materials_then_complete_the_self_assessment(app: Flask) -> None:
     from io import BytesIO
 
     db = db_of(app)
-    task = task_of(db, SELF_ASSESSMENT, CHANGNING)
-    dept = browser(app, "changning-dept")
+    task = task_of(db, SELF_ASSESSMENT, MINHANG)
+    dept = browser(app, "minhang-dept")
     dept.get(f"/tasks/{task}")
     dept.post(f"/tasks/{task}/claim")
     page = text_of(dept.get(f"/tasks/{task}"))
@@ -354,8 +354,8 @@ def test_a_refused_file_keeps_everything_else_on_the_page(app: Flask, monkeypatc
 
     monkeypatch.setenv("SHANYU_MATERIAL_MAX_BYTES", "100")
     db = db_of(app)
-    task = task_of(db, SELF_ASSESSMENT, CHANGNING)
-    dept = browser(app, "changning-dept")
+    task = task_of(db, SELF_ASSESSMENT, MINHANG)
+    dept = browser(app, "minhang-dept")
     dept.get(f"/tasks/{task}")
     dept.post(f"/tasks/{task}/claim")
     dept.get(f"/tasks/{task}")
@@ -368,7 +368,7 @@ def test_a_refused_file_keeps_everything_else_on_the_page(app: Flask, monkeypatc
     fields = dict(re.findall(r'data-field="(\w+)">(.*?)</div>', text_of(answer), re.S))
     assert "at most 100 bytes" in fields["self_report"]
     assert "not" in fields["self_materials"].lower() or "接受" in fields["self_materials"]
-    assert "长宁区对照评估指标" in fields["self_summary"]  # what was typed stays
+    assert "闵行区对照评估指标" in fields["self_summary"]  # what was typed stays
     assert event_count(db) == before
 
 
@@ -376,7 +376,7 @@ def test_a_material_of_another_case_is_refused_at_completion(app: Flask) -> None
     from io import BytesIO
 
     db = db_of(app)
-    task = task_of(db, SELF_ASSESSMENT, CHANGNING)
+    task = task_of(db, SELF_ASSESSMENT, MINHANG)
     intention = task_of(db, INTENTION, JINGAN)
     other = browser(app, "jingan-dept")
     other.get(f"/tasks/{intention}")
@@ -386,7 +386,7 @@ def test_a_material_of_another_case_is_refused_at_completion(app: Flask) -> None
         "csrf_token": other.token, "action": "draft",
         "u.intention_materials": [(BytesIO("静安材料".encode()), "jingan.txt")]})
     foreign = re.findall(r'data-material="(m-[0-9a-f]+)"', text_of(other.get(f"/tasks/{intention}")))[0]
-    dept = browser(app, "changning-dept")
+    dept = browser(app, "minhang-dept")
     dept.get(f"/tasks/{task}")
     dept.post(f"/tasks/{task}/claim")
     page = text_of(dept.get(f"/tasks/{task}"))

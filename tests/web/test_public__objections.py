@@ -6,6 +6,7 @@ SQLite, the main paths on PostgreSQL too."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from collections.abc import Iterator
@@ -115,7 +116,7 @@ def test_the_notices_show_candidates_period_and_end_without_sign_in(lite: Flask)
     assert browser(lite).get("/notices/999").status_code == 404
 
 
-def test_the_window_is_the_case_timer_and_the_diagram_says_17_00(lite: Flask) -> None:
+def test_the_window_is_the_case_timer_and_the_cycle_cut_off_defaults_to_17_00(lite: Flask) -> None:
     with db_of(lite).read() as s:
         notice = s.execute(select(Notice)).scalar_one()
         due = s.execute(select(Timer.due_at).where(Timer.bpmn_id == public.NOTICE_TIMER)).scalar_one()
@@ -123,7 +124,9 @@ def test_the_window_is_the_case_timer_and_the_diagram_says_17_00(lite: Flask) ->
     assert due.isoformat() == f"{NOTICE_LAST_DAY}T09:00:00+00:00"  # 17:00 Beijing time
     diagram = (BPMN_DIR / "creation_cycle.bpmn").read_text(encoding="utf-8")
     timer = re.search(rf'id="{public.NOTICE_TIMER}".*?<bpmn:timeDate[^>]*>([^<]+)<', diagram, re.S)
-    assert timer is not None and timer.group(1).strip() == 'deadline_at(notice_ends_on, "17:00")'
+    assert timer is not None and timer.group(1).strip() == "deadline_at(notice_ends_on, cutoff_time)"
+    start_form = json.loads((BPMN_DIR / "forms" / "cycle_start.json").read_text(encoding="utf-8"))
+    assert start_form["properties"]["cutoff_time"]["default"] == "17:00"  # 本地设定: the cycle's cut-off
     assert public.NOTICE_CLOSES.strftime("%H:%M") == "17:00"
     assert f'messageRef="Message_{public.OBJECTION_MESSAGE}"' in diagram
 

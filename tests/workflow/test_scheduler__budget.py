@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -60,13 +61,16 @@ def test_a_case_over_its_budget_is_skipped_and_the_next_fires_on_time(
     heavy = start(db, scheduler.engine, clock, BASE + timedelta(hours=1), OVER_BUDGET)
     light = start(db, scheduler.engine, clock, BASE + timedelta(hours=2), 3)
     clock.set(BASE + timedelta(hours=2))  # both due; the heavy one first
+    results: list[Any] = []  # every sweep's result, in order (last_result moves on with each sweep)
+    update = scheduler.backoff.update
+    scheduler.backoff.update = lambda result: (results.append(result), update(result))[1]  # type: ignore[method-assign]
     scheduler.start()
     wait_until(lambda: fired(db) == [light], "the second case's timer fired")
+    wait_until(lambda: bool(results), "the first sweep's result is recorded")  # the rows commit before it
 
     assert timer_state(db, light) == ("fired", BASE + timedelta(hours=2) + RESOLUTION)  # on time
     assert timer_state(db, heavy) == ("waiting", None)  # stays due, nothing of it was saved
-    result = scheduler.last_result
-    assert result is not None
+    result = results[0]
     [failure] = result.failed
     assert (failure.instance_id, failure.error) == (heavy, "unsafe_expression")
     assert "250,000 values" in failure.message and "翻倍" in failure.message
