@@ -20,7 +20,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from web.public import GROUND_NAMES
-from workflow import monitoring
+from workflow import monitoring, public
 from workflow.errors import InvalidData
 from workflow.store import HumanTask
 
@@ -51,7 +51,7 @@ def _message(code: str) -> str:
 def _page(*, values: dict[str, str] | None = None, errors: dict[str, str] | None = None,
           status: int = 200) -> tuple[str, int]:
     with _db().read() as session:
-        districts = monitoring.titled_districts(session)
+        districts = public.named_districts(session)
     return render_template("monitoring.html", districts=districts, grounds=GROUND_NAMES, sources=SOURCE_NAMES,
                            values=values or {}, errors=errors or {}, summary_max=monitoring.SUMMARY_MAX), status
 

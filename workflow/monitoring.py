@@ -17,27 +17,24 @@ A finding is never a decision
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from handlers.titles import GROUNDS
+from handlers.titles import GROUNDS, SOURCES
 
 from .engine import Engine
 from .errors import InvalidData, PermissionDenied
-from .registers import titles
+from .public import form_text, has_control, named_districts
 from .users import Actor
 
 FINDING_MESSAGE = "revocation_requested"  # revocation.bpmn, Start_request; key district
 FINDING_ROLE = "市有关部门"  # the notice's 市有关部门 monitor and supervise (第六条)
-FINDING_SOURCES = {"monitoring": "动态监测", "supervision": "督查指导"}  # keys of handlers.titles.SOURCES
+FINDING_SOURCES = {key: SOURCES[key] for key in ("monitoring", "supervision")}  # 动态监测, 督查指导
 SUMMARY_MIN = 10  # 本地设定 (local setting): the notice sets no length
 SUMMARY_MAX = 4000
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -50,16 +47,7 @@ class Finding:
     @classmethod
     def of(cls, form: Any) -> Finding:
         """From a posted form or a mapping: text trimmed, line ends made ``\\n``."""
-
-        def text(key: str) -> str:
-            return str(form.get(key) or "").replace("\r\n", "\n").replace("\r", "\n").strip()
-
-        return cls(text("district"), text("ground"), text("source"), text("summary"))
-
-
-def titled_districts(session: Session) -> list[tuple[str, str]]:
-    """(code, name) of the districts holding an active Shanghai title: those a finding may name."""
-    return [(t.district, t.district_name) for t in titles(session, kind="shanghai", active_only=True)]
+        return cls(*(form_text(form, key) for key in ("district", "ground", "source", "summary")))
 
 
 def may_file(actor: Actor) -> bool:
@@ -84,7 +72,7 @@ def problems(finding: Finding, *, districts: set[str]) -> dict[str, str]:
         found["summary"] = "too_short"
     elif len(summary) > SUMMARY_MAX:
         found["summary"] = "too_long"
-    elif _CONTROL.search(summary):
+    elif has_control(summary):
         found["summary"] = "control"
     return found
 
@@ -94,7 +82,7 @@ def file_finding(session: Session, engine: Engine, finding: Finding, *, actor: A
     if not may_file(actor):
         raise PermissionDenied(f"The {actor.describe()} may not file a monitoring or supervision finding: that is "
                                f"for municipal staff holding the role {FINDING_ROLE}. Nothing was saved.")
-    found = problems(finding, districts={code for code, _ in titled_districts(session)})
+    found = problems(finding, districts={code for code, _ in named_districts(session)})
     if found:
         raise InvalidData("The finding has faults: " + ", ".join(f"{k} ({v})" for k, v in sorted(found.items()))
                           + ". Nothing was saved.", problems=found)

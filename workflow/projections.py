@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
+from weakref import WeakKeyDictionary
 
 from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
@@ -96,8 +97,15 @@ def is_deadline(spec: Any) -> bool:
     return str(props.get("deadline", "")).lower() == "true"
 
 
+_HAS_DEADLINE: WeakKeyDictionary[Any, bool] = WeakKeyDictionary()  # process spec -> has a marked timer
+
+
 def _marked_due(wf: Any) -> datetime | None:
-    if not any(is_deadline(spec) for spec in wf.spec.task_specs.values()):
+    spec = wf.spec  # specs are shared by every case of a version: look at their task specs once
+    marked = _HAS_DEADLINE.get(spec)
+    if marked is None:
+        marked = _HAS_DEADLINE[spec] = any(is_deadline(ts) for ts in spec.task_specs.values())
+    if not marked:
         return None
     dues = [due for t in wf.tasks.values() if t.state == TaskState.WAITING and is_deadline(t.task_spec)
             and isinstance(getattr(t.task_spec, "event_definition", None), TimerEventDefinition)

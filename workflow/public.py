@@ -79,11 +79,17 @@ class Submission:
     @classmethod
     def of(cls, form: Any) -> Submission:
         """From a posted form: text trimmed, line ends made ``\\n``."""
+        return cls(*(form_text(form, key) for key in ("name", "contact", "content", "district", "ground")))
 
-        def text(key: str) -> str:
-            return str(form.get(key) or "").replace("\r\n", "\n").replace("\r", "\n").strip()
 
-        return cls(text("name"), text("contact"), text("content"), text("district"), text("ground"))
+def form_text(form: Any, key: str) -> str:
+    """A posted field's text: trimmed, line ends made ``\\n``; ``""`` when missing."""
+    return str(form.get(key) or "").replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
+def has_control(text: str) -> bool:
+    """Whether ``text`` holds a control character other than tab and line ends."""
+    return _CONTROL.search(text) is not None
 
 
 @dataclass(frozen=True)
@@ -124,7 +130,7 @@ def problems(sub: Submission, kind: str, limits: Limits, *, districts: set[str])
             found[key] = "required"
         elif len(value) > most:
             found[key] = "too_long"
-        elif _CONTROL.search(value) or (key != "content" and "\n" in value):
+        elif has_control(value) or (key != "content" and "\n" in value):
             found[key] = "control"
     if "content" not in found and len(sub.content) < limits.content_min:
         found["content"] = "too_short"

@@ -22,7 +22,8 @@ from web.demo_data import DEMO_PASSWORD
 from workflow import migrate
 from workflow.clock import FakeClock
 from workflow.engine import Engine
-from workflow.store import Database, HistoryEvent, HumanTask
+from workflow.registers import TitleChange, titles
+from workflow.store import Database, HistoryEvent, HumanTask, Instance
 
 # after the demo's history and the opening of its live cycle (deadlines from 2026-12-15 on)
 NOW = "2026-12-03T10:00:00+08:00"
@@ -149,3 +150,22 @@ def db_of(app: Flask) -> Database:
     db = app.extensions["shanyu"]["db"]
     assert isinstance(db, Database)
     return db
+
+
+def text(answer: object) -> str:
+    """A test client answer's body as text."""
+    return answer.get_data(as_text=True)  # type: ignore[attr-defined,no-any-return]
+
+
+def revocation_cases(db: Database) -> list[int]:
+    """The revocation cases, oldest first."""
+    with db.read() as s:
+        return list(s.execute(select(Instance.id).where(Instance.process_id == "revocation")
+                              .order_by(Instance.id)).scalars())
+
+
+def title_register(db: Database) -> tuple[list[tuple[str, str]], int]:
+    """Every title's district and status, and how many changes the register holds."""
+    with db.read() as s:
+        return ([(t.district, t.status) for t in titles(s)],
+                int(s.scalar(select(func.count()).select_from(TitleChange)) or 0))

@@ -7,56 +7,24 @@ message and saves nothing."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from tests.web.pages import browser, copy_sqlite, event_count, make_app
+from tests.web.pages import browser, db_of, event_count, revocation_cases, text, title_register
 from workflow.history import list_events
-from workflow.registers import TitleChange, titles
-from workflow.store import Database, HumanTask, Instance
+from workflow.store import HumanTask, Instance
 
 HUANGPU, JINGAN, HONGKOU = "310101", "310106", "310109"
 GOOD = {"district": HUANGPU, "ground": "backsliding", "source": "supervision",
         "summary": "督查发现该区两家普惠性托育机构停办，托位较上年减少三成。"}
 
 
-@pytest.fixture
-def demo(demo_template: Path, tmp_path: Path) -> Iterator[Flask]:
-    app = make_app(copy_sqlite(demo_template, tmp_path))
-    yield app
-    app.extensions["shanyu"]["db"].dispose()
-
-
-def db_of(app: Flask) -> Database:
-    db = app.extensions["shanyu"]["db"]
-    assert isinstance(db, Database)
-    return db
-
-
-def text(answer: object) -> str:
-    return answer.get_data(as_text=True)  # type: ignore[attr-defined,no-any-return]
-
-
-def revocation_cases(db: Database) -> list[int]:
-    with db.read() as s:
-        return list(s.execute(select(Instance.id).where(Instance.process_id == "revocation")
-                              .order_by(Instance.id)).scalars())
-
-
-def register(db: Database) -> tuple[list[tuple[str, str]], int]:
-    with db.read() as s:
-        return ([(t.district, t.status) for t in titles(s)],
-                int(s.scalar(select(func.count()).select_from(TitleChange)) or 0))
-
-
-def test_a_finding_opens_verification_and_decides_nothing(demo: Flask) -> None:
-    db = db_of(demo)
-    before_cases, before_register = revocation_cases(db), register(db)
-    city = browser(demo, "city")
+def test_a_finding_opens_verification_and_decides_nothing(demo_app: Flask) -> None:
+    db = db_of(demo_app)
+    before_cases, before_register = revocation_cases(db), title_register(db)
+    city = browser(demo_app, "city")
     page = text(city.get("/monitoring"))
     offered = set(re.findall(r'<option value="(\d{6})"', page))
     assert HUANGPU in offered and JINGAN not in offered and HONGKOU not in offered  # 静安 revoked, 虹口 never named
@@ -76,25 +44,25 @@ def test_a_finding_opens_verification_and_decides_nothing(demo: Flask) -> None:
     delivered = [e for e in rest if e.type == "message_delivered"]
     assert delivered and delivered[0].payload["data"]["source"] == "supervision"
     assert delivered[0].payload["data"]["reported_by"] == "city"
-    assert register(db) == before_register  # a finding decides nothing
+    assert title_register(db) == before_register  # a finding decides nothing
     shown = text(city.get(f"/tasks/{verify.id}"))
     assert "托位较上年减少三成" in shown and "督查指导" in shown and "措施不力" in shown
     assert "开启核实" in shown  # the flash message
 
 
 @pytest.mark.parametrize("who", ["huangpu-dept", "huangpu-leader", "approver", "expert", "auditor", "admin"])
-def test_only_municipal_staff_file_findings(demo: Flask, who: str) -> None:
-    db = db_of(demo)
+def test_only_municipal_staff_file_findings(demo_app: Flask, who: str) -> None:
+    db = db_of(demo_app)
     before = (event_count(db), revocation_cases(db))
-    b = browser(demo, who)
+    b = browser(demo_app, who)
     assert b.get("/monitoring").status_code == 403
     b.get("/")
     assert b.post("/monitoring", GOOD).status_code == 403
     assert (event_count(db), revocation_cases(db)) == before
 
 
-def test_nobody_signed_in_is_sent_to_sign_in(demo: Flask) -> None:
-    b = browser(demo)
+def test_nobody_signed_in_is_sent_to_sign_in(demo_app: Flask) -> None:
+    b = browser(demo_app)
     answer = b.get("/monitoring")
     assert answer.status_code == 302 and "/login" in answer.location  # type: ignore[attr-defined]
 
@@ -112,11 +80,11 @@ def test_nobody_signed_in_is_sent_to_sign_in(demo: Flask) -> None:
     ],
 )
 def test_a_bad_finding_is_refused_with_a_message_and_nothing_saved(
-    demo: Flask, change: dict[str, str], field: str, message: str
+    demo_app: Flask, change: dict[str, str], field: str, message: str
 ) -> None:
-    db = db_of(demo)
+    db = db_of(demo_app)
     before = (event_count(db), revocation_cases(db))
-    city = browser(demo, "city")
+    city = browser(demo_app, "city")
     city.get("/monitoring")
     answer = city.post("/monitoring", {**GOOD, **change})
     assert answer.status_code == 422  # type: ignore[attr-defined]

@@ -14,9 +14,20 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from tests.web.pages import browser, copy_sqlite, event_count, make_app, seed_demo, task_ids
+from tests.web.pages import (
+    browser,
+    copy_sqlite,
+    db_of,
+    event_count,
+    make_app,
+    revocation_cases,
+    seed_demo,
+    task_ids,
+    text,
+    title_register,
+)
 from workflow.history import list_events
-from workflow.registers import PublicSubmission, TitleChange, titles
+from workflow.registers import PublicSubmission
 from workflow.store import Database, HumanTask, Instance
 
 HUANGPU, JINGAN, HONGKOU = "310101", "310106", "310109"
@@ -31,37 +42,15 @@ def demo(demo_template: Path, tmp_path: Path) -> Iterator[Flask]:
     app.extensions["shanyu"]["db"].dispose()
 
 
-def db_of(app: Flask) -> Database:
-    db = app.extensions["shanyu"]["db"]
-    assert isinstance(db, Database)
-    return db
-
-
-def text(answer: object) -> str:
-    return answer.get_data(as_text=True)  # type: ignore[attr-defined,no-any-return]
-
-
 def report(app: Flask, data: dict[str, str]) -> object:
     b = browser(app)
     b.get("/report")
     return b.post("/report", data)
 
 
-def revocation_cases(db: Database) -> list[int]:
-    with db.read() as s:
-        return list(s.execute(select(Instance.id).where(Instance.process_id == "revocation")
-                              .order_by(Instance.id)).scalars())
-
-
-def register(db: Database) -> tuple[list[tuple[str, str]], int]:
-    with db.read() as s:
-        return ([(t.district, t.status) for t in titles(s)],
-                int(s.scalar(select(func.count()).select_from(TitleChange)) or 0))
-
-
 def check_a_report_starts_a_verification_for_city(app: Flask) -> None:
     db = db_of(app)
-    before_cases, before_register = revocation_cases(db), register(db)
+    before_cases, before_register = revocation_cases(db), title_register(db)
     form = text(browser(app).get("/report"))
     offered = set(re.findall(r'<option value="(\d{6})"', form))
     assert HUANGPU in offered and JINGAN not in offered and HONGKOU not in offered  # 静安 revoked, 虹口 never named
@@ -78,7 +67,7 @@ def check_a_report_starts_a_verification_for_city(app: Flask) -> None:
         assert (verify.bpmn_id, verify.role, verify.district) == ("Task_verify", "市有关部门", HUANGPU)
         row = s.execute(select(PublicSubmission).where(PublicSubmission.receipt == found.group(1))).scalar_one()
         assert (row.kind, row.district, row.ground, row.instance_id) == ("concern", HUANGPU, "safety_accident", case)
-    assert register(db) == before_register  # a report decides nothing
+    assert title_register(db) == before_register  # a report decides nothing
     city = browser(app, "city")
     assert verify.id in task_ids(text(city.get("/")))
     page = text(city.get(f"/tasks/{verify.id}"))
