@@ -239,6 +239,11 @@ def build_parser() -> argparse.ArgumentParser:
                                 help="each clause of the notice and the diagram elements implementing it"),
                  "web.clauses:cmd_clauses", needs_schema=False)
     p.add_argument("paths", nargs="*", metavar="PATH", help="BPMN files or folders (default: the programme's bpmn/)")
+    p = _command(sub.add_parser("layout", parents=[common],
+                                help="whether diagrams read cleanly: flows through shapes, labels on shapes, "
+                                     "fit-to-screen zoom (exit 1 on a problem)"),
+                 "web.cli_layout:cmd_layout", needs_schema=False)
+    p.add_argument("paths", nargs="*", metavar="PATH", help="BPMN files or folders (default: the programme's bpmn/)")
     return parser
 
 
