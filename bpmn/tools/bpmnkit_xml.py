@@ -12,7 +12,6 @@ from lxml import etree
 
 
 def write(d: Diagram, path: Path) -> None:
-    pool, lane_boxes, others = d._layout()
     root = etree.Element(
         q(BPMN, "definitions"),
         nsmap=NSMAP,
@@ -62,7 +61,7 @@ def write(d: Diagram, path: Path) -> None:
         _doc(etree.SubElement(proc, q(BPMN, "dataObject"), id=obj_id, name=name), f"Data object {obj_id}.")
     from bpmnkit_di import write_di  # the DI half lives in its own module
 
-    write_di(d, root, pool, lane_boxes, others)
+    write_di(d, root)
     etree.indent(root, space="  ")
     path.write_bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))
 

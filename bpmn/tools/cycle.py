@@ -211,6 +211,7 @@ def build() -> Diagram:
         "邀请各区并收集申报结果；其间市有关部门可作出调整各区期限的决定（本地做法）。Invite the districts and collect "
         "their outcomes; meanwhile the municipal departments may move a stage's deadline for every district at once.",
         None,
+        collapsed=True,
     ):
         d.add("startEvent", "Start_collect", "", "Invitations and the deadline decision start together.", "city", 4, 3)
         d.add("parallelGateway", "Fork_collect", "", "Invite, and keep the deadline decision open.", "city", 5, 3)
