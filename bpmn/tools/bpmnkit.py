@@ -212,6 +212,55 @@ class Diagram:
         for a, b in zip(ids, ids[1:], strict=False):
             self.flow(a, b)
 
+    def wrap(self, sub_id: str, name: str, doc: str, lane: str, cols: tuple[float, float], **spec: Any) -> str:
+        """Move the process-level nodes drawn over columns ``cols`` (with their boundary events)
+        into a new embedded subprocess ``sub_id``, drawn collapsed. The block must have one flow in
+        and one flow out: they now end at the subprocess, and inside it a start event leads to the
+        first node and the last node to an end event (ids ``Start_<key>``, ``End_<key>``, key = the
+        subprocess id in lower case)."""
+        a, b = cols
+        members = {
+            n.id
+            for n in self.nodes.values()
+            if n.parent is None
+            and n.kind != "boundaryEvent"
+            and a <= (min(self._leaf_columns(n.id)) if n.kind == "subProcess" else n.col) <= b
+        }
+        members |= {n.id for n in self.nodes.values() if n.kind == "boundaryEvent" and n.spec["host"] in members}
+        into = [f for f in self.flows if f.target in members and f.source not in members]
+        out = [f for f in self.flows if f.source in members and f.target not in members]
+        if len(into) != 1 or len(out) != 1:
+            raise ValueError(f"{sub_id}: {len(into)} flows in, {len(out)} out; a block needs one of each")
+        self.add("subProcess", sub_id, name, doc, lane, 0, 0, collapsed=True, **spec)
+        for member in members:
+            self.nodes[member].parent = sub_id
+        key = sub_id.lower()
+        first, last = self.nodes[into[0].target], self.nodes[out[0].source]
+        self.scope.append(sub_id)
+        start = self.add("startEvent", f"Start_{key}", "", f"{name}开始。Start of the block.", first.lane,
+                         first.col - 1, first.row, edge=True)
+        end = self.add("endEvent", f"End_{key}", "", f"{name}结束。End of the block.", last.lane,
+                       last.col + 1, last.row, edge=True)
+        self.scope.pop()
+        (inflow,), (outflow,) = into, out
+        first.incoming.remove(inflow.id)
+        last.outgoing.remove(outflow.id)
+        inflow.target, outflow.source = sub_id, sub_id
+        for flow, outside, ends in (
+            (inflow, self.nodes[inflow.source], "outgoing"),
+            (outflow, self.nodes[outflow.target], "incoming"),
+        ):
+            old, flow.id = flow.id, f"Flow_{flow.source}_{flow.target}"
+            ids = getattr(outside, ends)
+            ids[ids.index(old)] = flow.id
+            if outside.spec.get("default") == old:
+                outside.spec["default"] = flow.id
+        self.nodes[sub_id].incoming.append(inflow.id)
+        self.nodes[sub_id].outgoing.append(outflow.id)
+        self.flow(start, first.id)
+        self.flow(last.id, end)
+        return sub_id
+
     # -- planes ---------------------------------------------------------------------------------
     def plane_of(self, node_id: str) -> str | None:
         """The plane a node is drawn on: its nearest collapsed enclosing subprocess, or None for
@@ -240,7 +289,7 @@ class Diagram:
     def _leaf_columns(self, sub: str) -> list[float]:
         cols: list[float] = []
         for node in self.nodes.values():
-            if node.kind in ("subProcess", "boundaryEvent") or node.kind == "dataObjectReference":
+            if node.kind in ("subProcess", "boundaryEvent", "dataObjectReference") or node.spec.get("edge"):
                 continue
             parent = node.parent
             while parent is not None and parent != sub:

@@ -21,7 +21,6 @@ BPMN_DIR = Path(__file__).resolve().parents[2] / "bpmn"
 DIAGRAMS = ["district_application.bpmn", "creation_cycle.bpmn", "title_management.bpmn", "revocation.bpmn"]
 TOO_WIDE = {
     ("district_application.bpmn", "Collaboration_district_application"),
-    ("creation_cycle.bpmn", "Collaboration_creation_cycle"),
     ("revocation.bpmn", "Collaboration_revocation"),
 }
 PLANES = [(name, plane) for name in DIAGRAMS for plane in check_file(BPMN_DIR / name).planes]
