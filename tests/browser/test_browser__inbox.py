@@ -58,8 +58,10 @@ def test_an_officer_works_a_task_from_claim_to_completion(browser: Any, demo_ser
         # the task is inside collapsed subprocesses: the viewer opens their plane and marks it there
         current = page.locator("#diagram g.djs-element.shanyu-current[data-element-id='Task_self']")
         assert current.count() == 1 and current.is_visible()
-        assert page.locator("#diagram g.djs-element.shanyu-current[data-element-id='Window_self']").count() == 1
         page.locator("#diagram").screenshot(path=str(folder / "task-diagram.png"))
+        page.locator("#diagram .bjs-breadcrumbs li").first.locator(".bjs-crumb").click()  # up to the process
+        holder = page.locator("#diagram g.djs-element.shanyu-current[data-element-id='Window_self']")
+        assert holder.count() == 1 and holder.is_visible()
 
         # every indicator item, the places with a typo, a summary and the materials
         for box in page.locator("input[name^='f.self_scores.']").all():
