@@ -150,8 +150,9 @@ class Report:
         out = [*self.crossings, *self.label_overlaps]
         for plane, (scale, extent) in self.planes.items():
             if scale < MIN_READABLE_SCALE:
+                which = f"plane {plane} " if len(self.planes) > 1 else ""  # a drawing of several planes
                 out.append(
-                    f"plane {plane} fits {CANVAS[0]:.0f}×{CANVAS[1]:.0f} only at {scale:.2f} "
+                    f"{which}fits {CANVAS[0]:.0f}×{CANVAS[1]:.0f} only at {scale:.2f} "
                     f"(extent {extent.w:.0f}×{extent.h:.0f}, readable from {MIN_READABLE_SCALE})"
                 )
         return out
