@@ -102,7 +102,10 @@ def _write_node(d: Diagram, parent_el: Any, node: Node) -> None:
     if "default" in spec:
         attrs["default"] = spec["default"]
     el = etree.SubElement(parent_el, q(BPMN, node.kind), **attrs)
-    _doc(el, mark(d.pid, node.id) + node.doc)
+    role = ""
+    if node.kind == "userTask" and d.plane_of(node.id) is not None:  # its plane draws no lanes
+        role = f"办理：{next(name for key, name, _doc in d.lanes if key == node.lane)}（泳道）。"
+    _doc(el, mark(d.pid, node.id) + role + node.doc)
     ext = _extensions(node)
     if ext is not None:
         el.append(ext)
