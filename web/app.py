@@ -27,6 +27,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
+from web import hooks
 from web.extensions import csrf, limiter, login_manager
 from workflow import materials
 from workflow.clock import SHANGHAI, Clock, SystemClock
@@ -207,4 +208,5 @@ def create_app(config: dict[str, Any] | None = None, *, clock: Clock | None = No
     def remember_now() -> None:
         g.now = app.extensions["shanyu"]["clock"].now()
 
+    hooks.limit_only_where_limited(app, limiter)  # last: it reads the views every blueprint registered
     return app
