@@ -189,6 +189,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     p.add_argument("--key", action="append", metavar="K=V", help="correlation key (repeatable)")
     p.add_argument("--data", help="message data, a JSON object")
+    p = _command(sub.add_parser("finding", parents=[common, needs_user],
+                                help="file a finding of 动态监测 or 督查指导 about a named district: opens its "
+                                     "verification (核实情况) for 市有关部门; decides nothing"),
+                 cases + "cmd_finding")
+    p.add_argument("--district", required=True, metavar="CODE", help="the named district, e.g. 310104")
+    p.add_argument("--ground", required=True, help="safety_accident, backsliding, fraud or low_satisfaction "
+                                                   "(the notice's 第六条)")
+    p.add_argument("--source", default="monitoring", help="monitoring (动态监测, the default) or supervision (督查指导)")
+    p.add_argument("--summary", required=True, help="what was found, 10-4000 characters ('-' reads stdin)")
     hist = sub.add_parser("history", help="show or verify case history").add_subparsers(dest="history_command",
                                                                                       required=True)
     p = _command(hist.add_parser("show", parents=[common], help="a case's events"), cases + "cmd_history_show")
@@ -229,6 +238,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = _command(sub.add_parser("clauses", parents=[common],
                                 help="each clause of the notice and the diagram elements implementing it"),
                  "web.clauses:cmd_clauses", needs_schema=False)
+    p.add_argument("paths", nargs="*", metavar="PATH", help="BPMN files or folders (default: the programme's bpmn/)")
+    p = _command(sub.add_parser("layout", parents=[common],
+                                help="whether diagrams read cleanly: flows through shapes, labels on shapes, "
+                                     "fit-to-screen zoom (exit 1 on a problem)"),
+                 "web.cli_layout:cmd_layout", needs_schema=False)
     p.add_argument("paths", nargs="*", metavar="PATH", help="BPMN files or folders (default: the programme's bpmn/)")
     return parser
 

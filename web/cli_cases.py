@@ -1,5 +1,5 @@
 """The ``shanyu`` commands over cases: init, deploy, start, tasks, claim/release/complete,
-message, history, user, lane and serve. ``web.cli`` parses the command line and calls them; each
+message, finding, history, user, lane and serve. ``web.cli`` parses the command line and calls them; each
 wraps one engine command in one transaction.
 """
 
@@ -124,6 +124,22 @@ def cmd_message(ctx: Context) -> None:
         reached = ctx.engine.message(session, ctx.args.name, keys, data, actor=ctx.actor(session), now=ctx.clock.now())
     ctx.out({"name": ctx.args.name, "keys": keys, "instance_ids": reached},
             f"Message '{ctx.args.name}' delivered to case(s) {', '.join(map(str, reached))}.")
+
+
+def cmd_finding(ctx: Context) -> None:
+    """A finding of 动态监测 or 督查指导 (``workflow.monitoring``): opens the named district's
+    verification, as the page /monitoring does, and decides nothing."""
+    from workflow import monitoring
+
+    summary = sys.stdin.read() if ctx.args.summary == "-" else ctx.args.summary
+    finding = monitoring.Finding.of({"district": ctx.args.district, "ground": ctx.args.ground,
+                                     "source": ctx.args.source, "summary": summary})
+    with ctx.db.write() as session:
+        instance_id = monitoring.file_finding(session, ctx.engine, finding, actor=ctx.actor(session),
+                                              now=ctx.clock.now())
+    ctx.out({"instance_id": instance_id, "district": finding.district, "ground": finding.ground,
+             "source": finding.source},
+            f"Finding filed: revocation case {instance_id} waits at 核实情况 for {monitoring.FINDING_ROLE}.")
 
 
 def cmd_history_show(ctx: Context) -> None:

@@ -25,7 +25,16 @@ from workflow import materials
 from workflow.clock import SHANGHAI, shanghai_text
 from workflow.errors import InvalidData, NotFound
 from workflow.registers import Outbox
-from workflow.store import Bundle, HumanTask, Instance, MessageSubscription, ProcessVersion, TaskDraft, Timer
+from workflow.store import (
+    Bundle,
+    HumanTask,
+    Instance,
+    MessageSubscription,
+    ProcessVersion,
+    TaskDraft,
+    Timer,
+    TimerFailure,
+)
 from workflow.users import Actor
 
 
@@ -141,6 +150,10 @@ def cmd_case_show(ctx: Context) -> None:
         timers = [{"bpmn_id": t.bpmn_id, "name": t.name, "due": _local(t.due_at)} for t in session.execute(
             select(Timer).where(Timer.instance_id == iid, Timer.state == "waiting")
             .order_by(Timer.due_at, Timer.id)).scalars()]
+        failing = session.get(TimerFailure, iid)
+        timer_failure = None if failing is None else {
+            "failures": failing.failures, "first_at": _local(failing.first_at), "last_at": _local(failing.last_at),
+            "error": failing.code, "message": failing.message}
         notes = [{"id": n.id, "kind": n.kind, "role": n.role, "district": n.district, "subject": n.subject,
                   "task": n.task, "created": _local(n.created_at), "sent": _local(n.sent_at)}
                  for n in session.execute(select(Outbox).where(Outbox.instance_id == iid)
@@ -149,8 +162,8 @@ def cmd_case_show(ctx: Context) -> None:
         result = {"id": iid, "instance_id": iid, "process_id": case.process_id, "status": case.status,
                   "district": case.district, "started_by": case.started_by, "started_at": _local(case.started_at),
                   "updated_at": _local(case.updated_at), "tasks": tasks,
-                  "waiting_for": {"messages": messages, "timers": timers}, "notifications": notes,
-                  "materials": files}
+                  "waiting_for": {"messages": messages, "timers": timers}, "timer_failure": timer_failure,
+                  "notifications": notes, "materials": files}
     ctx.out(result, lambda: _case_text(result))
 
 
@@ -166,6 +179,10 @@ def _case_text(r: dict[str, Any]) -> str:
         lines += [f"  message {m['message']} with "
                   + (", ".join(f"{k}={v}" for k, v in sorted(m["keys"].items())) or "no keys") for m in waits["messages"]]
         lines += [f"  timer {t['bpmn_id']} ({t['name']}) due {shanghai_text(t['due'])}" for t in waits["timers"]]
+    failed = r["timer_failure"]
+    if failed:
+        lines.append(f"Timers FAILING: {failed['failures']} sweep(s) in a row since {shanghai_text(failed['first_at'])}, "
+                     f"last at {shanghai_text(failed['last_at'])}: {failed['error']}: {failed['message']}")
     lines.append("Recent notifications:" if r["notifications"] else "Recent notifications: none")
     lines += [f"  #{n['id']} {shanghai_text(n['created'])} {n['kind']} → {n['role']}"
               + (f" [{n['district']}]" if n["district"] else "") + f": {n['subject']}"

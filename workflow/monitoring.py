@@ -82,12 +82,29 @@ def file_finding(session: Session, engine: Engine, finding: Finding, *, actor: A
     if not may_file(actor):
         raise PermissionDenied(f"The {actor.describe()} may not file a monitoring or supervision finding: that is "
                                f"for municipal staff holding the role {FINDING_ROLE}. Nothing was saved.")
-    found = problems(finding, districts={code for code, _ in named_districts(session)})
+    named = named_districts(session)
+    found = problems(finding, districts={code for code, _ in named})
     if found:
-        raise InvalidData("The finding has faults: " + ", ".join(f"{k} ({v})" for k, v in sorted(found.items()))
+        raise InvalidData("The finding has faults: " + "; ".join(_explain(key, code, finding, named)
+                                                                  for key, code in sorted(found.items()))
                           + ". Nothing was saved.", problems=found)
     payload = {"ground": finding.ground, "source": finding.source, "summary": finding.summary,
                "reported_by": actor.name}
     reached = engine.message(session, FINDING_MESSAGE, {"district": finding.district}, payload, actor=actor,
                              now=now)
     return reached[0]
+
+
+def _explain(key: str, code: str, finding: Finding, named: list[tuple[str, str]]) -> str:
+    """One line a person can act on: what is wrong with the field and, for a choice, what it may be."""
+    if code == "unknown":
+        value = getattr(finding, key)
+        if key == "district":
+            holders = ", ".join(f"{c} {n}" for c, n in named) or "none"
+            return f"district {value!r} holds no active Shanghai title (districts that do: {holders})"
+        choices = GROUNDS if key == "ground" else FINDING_SOURCES
+        return f"{key} {value!r} is unknown (one of: {', '.join(f'{k} {v}' for k, v in choices.items())})"
+    return {"required": f"{key} is required",
+            "too_short": f"{key} needs at least {SUMMARY_MIN} characters",
+            "too_long": f"{key} may have at most {SUMMARY_MAX} characters",
+            "control": f"{key} contains control characters"}.get(code, f"{key} ({code})")

@@ -197,6 +197,19 @@ class Timer(Base):
     fired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class TimerFailure(Base):
+    """Why a case's due timers could not fire (``workflow.timers.sweep``): kept, with how many sweeps
+    in a row failed, until they fire."""
+
+    __tablename__ = "timer_failure"
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id"), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    first_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    code: Mapped[str] = mapped_column(String(60))
+    message: Mapped[str] = mapped_column(Text)
+
+
 class MessageSubscription(Base):
     """A task waiting for a message; ``keys`` holds the correlation values it answers to."""
 

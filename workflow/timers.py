@@ -10,7 +10,9 @@ Contract
 
 Why one transaction per case
     A broken case (a diagram error, a corrupt row, a year the calendar does not know) rolls back
-    alone; it is logged, reported in ``failed`` and skipped, and the sweep goes on. It stays due,
+    alone; it is logged, reported in ``failed``, recorded in ``timer_failure`` (how many sweeps in a
+    row, since when, the last error; removed when its timers fire) and skipped, and the sweep goes
+    on. It stays due,
     so the next sweep tries it again, and ``next_due`` looks past it so that a scheduler does not
     spin on it. Short transactions also keep the inbox responsive during a long catch-up.
 
@@ -40,13 +42,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from .clock import SHANGHAI, ensure_utc
 from .engine import Engine
 from .errors import ShanyuError
-from .store import Database, Timer
+from .store import Database, Timer, TimerFailure
 
 __all__ = [
     "Backoff",
@@ -183,6 +185,7 @@ def sweep(
             with db.write() as session:
                 fired: Sequence[Timer] = ()
                 if engine.fire_timers(session, instance_id, now=at):
+                    session.execute(delete(TimerFailure).where(TimerFailure.instance_id == instance_id))
                     fired = (
                         session.execute(
                             select(Timer)
@@ -197,10 +200,12 @@ def sweep(
         except ShanyuError as exc:
             log.error("case %s: its due timers could not fire and were skipped: %s", instance_id, exc.message)
             result.failed.append(FailedCase(instance_id, exc.code, exc.message))
+            record_failure(db, instance_id, exc.code, exc.message, now)
             continue
         except Exception as exc:  # one broken case never blocks the sweep
             log.exception("case %s: its due timers could not fire and were skipped", instance_id)
             result.failed.append(FailedCase(instance_id, type(exc).__name__, str(exc)))
+            record_failure(db, instance_id, type(exc).__name__, str(exc), now)
             continue
         if not fired:
             log.info(
@@ -233,6 +238,25 @@ def sweep(
             ", ".join(str(f.instance_id) for f in result.failed),
         )
     return result
+
+
+MAX_FAILURE_TEXT = 4000  # characters of an error message kept in ``timer_failure``
+
+
+def record_failure(db: Database, instance_id: int, code: str, message: str, now: datetime) -> None:
+    """Keep why the case's timers could not fire (its own transaction: the case's rolled back). A
+    failure to record is logged and never stops the sweep."""
+    code, message = code[:60], message[:MAX_FAILURE_TEXT]
+    try:
+        with db.write() as session:
+            row = session.get(TimerFailure, instance_id)
+            if row is None:
+                session.add(TimerFailure(instance_id=instance_id, failures=1, first_at=now, last_at=now, code=code,
+                                         message=message))
+            else:
+                row.failures, row.last_at, row.code, row.message = row.failures + 1, now, code, message
+    except Exception:  # noqa: BLE001 - the failure is logged above; the sweep goes on
+        log.exception("case %s: the failure of its timers could not be recorded", instance_id)
 
 
 class Backoff:

@@ -69,7 +69,8 @@ def build(d: Diagram) -> None:
             message="title_named",
             payload='{"district": title_item["district"], "title_id": title_item["title_id"], '
             '"district_name": title_item["district_name"], "cycle_id": cycle_id, '
-            '"named_on": named_on, "management": management, "reminder_workdays": reminder_workdays}',
+            '"named_on": named_on, "management": management, "reminder_workdays": reminder_workdays, '
+            '"cutoff_time": cutoff_time}',
         )
         d.add("endEvent", "End_named", "", "Started.", "approver", 33, 0)
         d.chain("Start_named", "Throw_named", "End_named")

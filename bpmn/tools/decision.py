@@ -3,9 +3,10 @@ of the notice and the basis the approver decides on. It proposes no outcome.
 
 第六条 lists three situations and says only that they are handled "参照《全国婴幼儿照护服务示范城市创建活动管理办法》";
 it gives no severity scale, no rectification period and no automatic result. So every rule states
-its clause and the same recommendation — the approver decides, with reasons — and the one number a
-rule gives, the reminder lead before a rectification deadline the approver sets, is marked as a
-local setting (本地设定). Every ground has exactly one rule, so the table always answers.
+its clause and the same recommendation — the approver decides, with reasons — and the two values a
+rule gives (the reminder lead before the rectification deadline the approver sets, and the time of
+day that deadline ends) are marked as local settings (本地设定).
+Every ground has exactly one rule, so the table always answers.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ RECOMMENDATION = (
     "并说明理由。通知未规定严重程度、整改期限或处理结果。"
 )
 REMINDER_WORKDAYS = 5  # 本地设定: the notice gives no rectification period, hence no reminder either
+RECTIFY_CUTOFF = "17:00"  # 本地设定: the time of day the rectification deadline the approver sets ends
 
 
 def q(ns: str, tag: str) -> str:
@@ -70,13 +72,14 @@ def write(path: Path) -> None:
         ("decision_basis", "依据 basis", "string"),
         ("recommendation", "建议 recommendation (no outcome)", "string"),
         ("reminder_workdays", "整改截止前提醒（工作日，本地设定）reminder lead, local setting", "number"),
+        ("rectify_cutoff", "整改期限截止时刻（本地设定）cut-off time of the deadline, local setting", "string"),
     ):
         etree.SubElement(table, q(DMN, "output"), id=f"Output_{name}", label=label, name=name, typeRef=kind)
     for ground, (clause, zh, en) in GROUNDS.items():
         rule = etree.SubElement(table, q(DMN, "rule"), id=f"Rule_{ground}")
         etree.SubElement(rule, q(DMN, "description")).text = (
-            f"{clause}（依据通知）：{zh}。提醒工作日数为本地设定。{clause} of the notice: {en}; "
-            "the reminder lead is a local setting."
+            f"{clause}（依据通知）：{zh}。提醒工作日数和截止时刻为本地设定。{clause} of the notice: {en}; "
+            "the reminder lead and the cut-off time are local settings."
         )
         text(rule, "inputEntry", f'"{ground}"', id=f"In_{ground}_ground")
         basis = f"第{clause}：经核实{zh}"
@@ -85,6 +88,7 @@ def write(path: Path) -> None:
             ("decision_basis", f'"{basis}"'),
             ("recommendation", f'"{RECOMMENDATION}"'),
             ("reminder_workdays", str(REMINDER_WORKDAYS)),
+            ("rectify_cutoff", f'"{RECTIFY_CUTOFF}"'),
         ):
             text(rule, "outputEntry", value, id=f"Out_{ground}_{name}")
     di = etree.SubElement(root, q(DMNDI, "DMNDI"))

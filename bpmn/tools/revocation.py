@@ -416,10 +416,12 @@ def build() -> Diagram:
     d.boundary(
         "Timer_rect_due",
         "整改期限届满",
-        "The rectification deadline passed (interrupting): the approver decides; nothing is revoked by time.",
+        "整改期限当日的截止时刻（rectify_cutoff，本地设定，默认17:00）已过：提请市级审批决定，系统不自行撤销。"
+        "The rectification deadline passed (interrupting, at the cut-off time, a local setting): the approver "
+        "decides; nothing is revoked by time.",
         "Task_rectify",
         slot=0,
-        timer='deadline_at(rectify_due, "17:00")',
+        timer="deadline_at(rectify_due, rectify_cutoff)",
     )
     d.add(
         "scriptTask",

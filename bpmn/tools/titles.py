@@ -79,6 +79,8 @@ def build() -> Diagram:
                 'district_name = naming["district_name"]',
                 'management = naming["management"]',
                 'reminder_workdays = naming["reminder_workdays"]',
+                '# 本地设定: the naming cycle\'s cut-off time; cycles of earlier versions sent none (17:00)',
+                'cutoff_time = naming.get("cutoff_time", "17:00")',
                 'report_year = int(naming["named_on"][0:4]) + 1',
             ]
         ),
@@ -283,10 +285,11 @@ def build() -> Diagram:
         d.boundary(
             "Timer_report_due",
             "报送期限届满",
-            "The report is overdue (interrupting): escalate.",
+            "报送期限当日的截止时刻（命名周期的 cutoff_time，本地设定，默认17:00）已过。The report is overdue "
+            "(interrupting; at the naming cycle's cut-off time, a local setting): escalate.",
             "Task_report",
             slot=0,
-            timer='deadline_at(report_due, "17:00")',
+            timer="deadline_at(report_due, cutoff_time)",
         )
         d.add(
             "serviceTask",

@@ -52,10 +52,11 @@ def selected_cycle(p: Program, **changes: Any) -> int:
     return cycle
 
 
-def small_cycle(p: Program) -> dict[str, int]:
+def small_cycle(p: Program, **changes: Any) -> dict[str, int]:
     """A cycle over four districts, all selected and named on 2022-12-28 (黄浦 also by the State);
-    returns the title-management case of each named district."""
-    data = cycle_data(SMALL, quotas={"national_share": 0.25, "shanghai_share": 1.0})
+    returns the title-management case of each named district. ``changes`` replace top-level keys of
+    the cycle's data (its steps all happen at 10:00, so a ``cutoff_time`` after that changes none)."""
+    data = cycle_data(SMALL, **{"quotas": {"national_share": 0.25, "shanghai_share": 1.0}, **changes})
     cycle = p.start("creation_cycle", data)
     p.do(cycle, "Task_indicators", indicators())
     cases = p.cases("district_application", after=cycle)

@@ -205,8 +205,8 @@ def test_forms_are_labelled_json_schemas(path: Path) -> None:
 
 def test_the_decision_table_states_the_basis_of_every_ground_and_proposes_no_outcome() -> None:
     """第六条 gives no severity scale and no outcome: one rule per ground, keyed by the ground alone,
-    each naming its clause; no rule proposes dismissing, rectifying or revoking, and the one number a
-    rule gives is labelled a local setting (本地设定)."""
+    each naming its clause; no rule proposes dismissing, rectifying or revoking, and the two values a
+    rule gives (the reminder lead and the deadline's cut-off time) are labelled local settings (本地设定)."""
     root = doc(BPMN_DIR / "revocation_decision.dmn")
     dmn = {
         "dmn": "https://www.omg.org/spec/DMN/20191111/MODEL/",
@@ -214,8 +214,9 @@ def test_the_decision_table_states_the_basis_of_every_ground_and_proposes_no_out
     }
     assert root.find(".//dmndi:DMNShape[@dmnElementRef='revocation_decision']", dmn) is not None
     outputs = [o.get("name") for o in root.iterfind(".//dmn:output", dmn)]
-    assert outputs == ["clause", "decision_basis", "recommendation", "reminder_workdays"]
-    assert "本地设定" in root.find(".//dmn:output[@name='reminder_workdays']", dmn).get("label")
+    assert outputs == ["clause", "decision_basis", "recommendation", "reminder_workdays", "rectify_cutoff"]
+    for setting in ("reminder_workdays", "rectify_cutoff"):
+        assert "本地设定" in root.find(f".//dmn:output[@name='{setting}']", dmn).get("label")
     rules = {}
     for rule in root.iterfind(".//dmn:rule", dmn):
         [ground] = [

@@ -7,6 +7,7 @@ cases' histories agree, and a revoked title stays in the register with its histo
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from tests.program.scenarios import small_cycle
 from web.demo_data import confirm, request, verify
 from web.demo_driver import Program
 from web.demo_story import start_revocation
+from workflow.clock import SHANGHAI
 from workflow.errors import InvalidData
 from workflow.history import list_events
 from workflow.registers import Outbox, Title, TitleChange, titles
@@ -135,6 +137,8 @@ def test_every_ground_ends_in_a_persons_decision_and_the_register_agrees_with_hi
     fraud = start_revocation(p, "310106", "fraud", "report", "举报称自评材料存在不实数据。")
     p.do(fraud, "Task_verify", verify("confirmed", "2023-11-21"))
     p.do(fraud, "Task_confirm", confirm("rectify", "2023-11-22", number=10, rectify_due="2024-01-19"))
+    # the time of day the deadline ends comes from the decision table, marked 本地设定 there
+    assert p.task(fraud, "Task_rectify").due_at == datetime(2024, 1, 19, 17, tzinfo=SHANGHAI)
     p.at("2024-01-22T10:00:00")  # the deadline passed on 2024-01-19 at 17:00
     assert p.tasks(fraud, "Task_rectify") == []
     overdue = p.task(fraud, "Task_confirm")

@@ -107,3 +107,19 @@ def test_yearly_reports_a_missed_report_escalates_and_findings_start_revocation(
     assert sorted(c for c in p.cases("revocation") if c) == ["310104", "310105"]
     assert all(p.status(iid) == "running" for iid in managed.values())
     p.check_history()
+
+
+def test_the_annual_report_falls_due_at_the_naming_cycles_cut_off_time(program: Program) -> None:
+    """The notice gives no time of day for the annual report: it falls due at the naming cycle's
+    ``cutoff_time`` (本地设定, 17:00 unless the cycle sets another), here 16:00."""
+    p = program
+    managed = small_cycle(p, cutoff_time="16:00")
+    huangpu = managed["310101"]
+    p.at("2023-01-05T10:00:00")
+    assert p.task(huangpu, "Task_report").due_at == shanghai("2023-03-31T16:00:00")
+    p.at("2023-03-31T15:59:00")
+    assert outbox(p, "escalation", "310101") == []
+    assert p.tasks(huangpu, "Task_missed") == []
+    p.at("2023-03-31T16:01:00")
+    assert outbox(p, "escalation", "310101") == ["黄浦区逾期未报送年度工作情况"]
+    assert p.task(huangpu, "Task_missed").role == "市有关部门"

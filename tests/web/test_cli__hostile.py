@@ -292,3 +292,9 @@ def test_timers_fire_skips_a_case_over_its_budget_and_fires_the_others(ready: Sh
     no_traceback(again)
     assert again.code == 1 and f"case {heavy:<6} FAILED" in again.out
     assert snapshot(ready) == before
+    failing = ready.ok("case", "show", str(heavy), "--as", "city")["timer_failure"]
+    assert (failing["failures"], failing["error"]) == (2, "unsafe_expression")  # kept where operators look
+    assert "250,000 values" in failing["message"]
+    shown = ready("case", "show", str(heavy), "--as", "city").out
+    assert "Timers FAILING: 2 sweep(s) in a row since" in shown and "unsafe_expression" in shown
+    assert ready.ok("case", "show", str(light), "--as", "city")["timer_failure"] is None

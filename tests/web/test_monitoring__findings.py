@@ -7,12 +7,14 @@ message and saves nothing."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from tests.web.pages import browser, db_of, event_count, revocation_cases, text, title_register
+from tests.web.conftest import Shanyu
+from tests.web.pages import browser, copy_sqlite, db_of, event_count, revocation_cases, text, title_register
 from workflow.history import list_events
 from workflow.store import HumanTask, Instance
 
@@ -92,3 +94,31 @@ def test_a_bad_finding_is_refused_with_a_message_and_nothing_saved(
     assert block is not None and message in block.group(1), text(answer)
     assert "<script>alert(1)" not in text(answer)
     assert (event_count(db), revocation_cases(db)) == before
+
+
+def test_the_cli_files_a_finding_as_the_page_does(demo_template: Path, tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str],
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """``shanyu finding`` opens verification as ``city``; a district officer is refused, and bad input
+    is answered with what each field may be; nothing is saved on a refusal."""
+    monkeypatch.delenv("SHANYU_DATABASE_URL", raising=False)
+    cli = Shanyu(copy_sqlite(demo_template, tmp_path), capsys, monkeypatch)
+    before_cases, before_register, before_events = revocation_cases(cli.db), title_register(cli.db), event_count(cli.db)
+    refused = cli.fails("finding", "--district", HUANGPU, "--ground", "backsliding", "--summary", GOOD["summary"],
+                        "--as", "huangpu-dept")
+    assert "may not file" in refused.err
+    bad = cli.fails("finding", "--district", JINGAN, "--ground", "bogus", "--source", "report", "--summary", "短",
+                    "--as", "city")
+    assert f"district '{JINGAN}' holds no active Shanghai title" in bad.err and f"{HUANGPU} 黄浦区" in bad.err
+    assert "ground 'bogus' is unknown (one of: safety_accident" in bad.err
+    assert "source 'report' is unknown (one of: monitoring 动态监测, supervision 督查指导)" in bad.err
+    assert "summary needs at least 10 characters" in bad.err and "Nothing was saved." in bad.err
+    assert (revocation_cases(cli.db), event_count(cli.db)) == (before_cases, before_events)
+    filed = cli.ok("finding", "--district", HUANGPU, "--ground", "backsliding", "--source", "supervision",
+                   "--summary", "-", "--as", "city", stdin=GOOD["summary"])
+    assert filed["source"] == "supervision" and revocation_cases(cli.db) == [*before_cases, filed["instance_id"]]
+    with cli.db.read() as s:
+        [verify] = s.execute(select(HumanTask).where(HumanTask.instance_id == filed["instance_id"])).scalars()
+        assert (verify.bpmn_id, verify.role, verify.district) == ("Task_verify", "市有关部门", HUANGPU)
+    assert title_register(cli.db) == before_register
+    cli.db.dispose()

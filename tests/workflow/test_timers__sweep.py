@@ -16,7 +16,7 @@ from workflow.clock import FakeClock
 from workflow.engine import Engine
 from workflow.history import list_events, verify_instance
 from workflow.replay import replay
-from workflow.store import Database, HistoryEvent, HumanTask, Timer
+from workflow.store import Database, HistoryEvent, HumanTask, Timer, TimerFailure
 from workflow.timers import sweep
 from workflow.users import Actor
 
@@ -117,7 +117,36 @@ def test_a_broken_case_is_skipped_and_reported_while_the_others_fire(
         state = session.execute(select(Timer.state).where(Timer.instance_id == broken)).scalar_one()
     assert state == "waiting"  # stays due: the next sweep tries again
     assert result.next_due is None  # which the next-due time does not count: no busy loop on it
+    assert failures(db, broken) == (1, clock.now(), clock.now(), "state_altered")  # kept for operators
+    clock.advance(minutes=5)
     assert sweep(db, Engine(), clock.now()).failed[0].instance_id == broken
+    assert failures(db, broken) == (2, BASE + timedelta(days=1), clock.now(), "state_altered")
+
+
+def failures(db: Database, instance_id: int) -> tuple[int, datetime, datetime, str] | None:
+    with db.read() as session:
+        row = session.get(TimerFailure, instance_id)
+        return None if row is None else (row.failures, row.first_at, row.last_at, row.code)
+
+
+def test_a_recorded_failure_goes_once_the_timers_fire(db: Database, clock: FakeClock,
+                                                      cases: dict[int, datetime]) -> None:
+    broken = min(cases, key=cases.__getitem__)
+    with db.engine.begin() as conn:
+        kept = conn.execute(text("SELECT task_id, body FROM task_row WHERE instance_id = :i"), {"i": broken}).all()
+        conn.execute(text("UPDATE task_row SET body = :b WHERE instance_id = :i"), {"b": "{not json", "i": broken})
+    clock.set(BASE + timedelta(days=1))
+    sweep(db, Engine(), clock.now())
+    with db.read() as session:
+        row = session.get(TimerFailure, broken)
+        assert row is not None and "no longer rebuild a case" in row.message
+    with db.engine.begin() as conn:  # the damage is repaired
+        for task_id, body in kept:
+            conn.execute(text("UPDATE task_row SET body = :b WHERE instance_id = :i AND task_id = :t"),
+                         {"b": body, "i": broken, "t": task_id})
+    clock.advance(minutes=5)
+    assert broken in sweep(db, Engine(), clock.now()).cases
+    assert failures(db, broken) is None
 
 
 def test_a_timer_due_exactly_now_fires_a_microsecond_later(db: Database, clock: FakeClock) -> None:
