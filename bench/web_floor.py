@@ -50,17 +50,15 @@ class Served:
     def __init__(self, app: WSGIApp, server: str, path: str, method: str) -> None:
         self.app, self.path, self.method = app, path, method
         if server == "waitress":
-            from web.serving import create_server
+            from web.serving import Background
 
-            self.server: Any = create_server(app, host="127.0.0.1", port=0)
-            port = int(self.server.effective_port)
-            self.thread = threading.Thread(target=self.server.run, daemon=True)
+            self.server: Any = Background(app)
+            port = self.server.port
         else:
             self.server = make_server("127.0.0.1", 0, app, request_handler=KeepAlive)
             port = self.server.server_port
-            self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+            threading.Thread(target=self.server.serve_forever, daemon=True).start()
         self.kind = server
-        self.thread.start()
         self.client = Client(port)
 
     def once(self) -> int:
@@ -75,9 +73,10 @@ class Served:
     def close(self) -> None:
         self.client.conn.close()
         if self.kind == "waitress":
-            self.server.close()
+            self.server.stop()
         else:
             self.server.shutdown()
+            self.server.server_close()
 
 
 def main() -> int:

@@ -52,7 +52,7 @@ from bench.common import (  # noqa: E402
 )
 from bench.wsgi_bare import bare_apiflask, bare_wsgi, in_process  # noqa: E402
 from web.app import create_app  # noqa: E402
-from web.serving import create_server  # noqa: E402
+from web.serving import Background  # noqa: E402
 from workflow.clock import FakeClock  # noqa: E402
 from workflow.engine import Engine  # noqa: E402
 from workflow.store import Database  # noqa: E402
@@ -122,15 +122,13 @@ class Sides:
     def serve(self, wsgi: Any) -> int:
         """``wsgi`` served in a thread by the chosen server; returns its port."""
         if self.kind == "waitress":  # what `shanyu serve` runs, configured as it does
-            server: Any = create_server(wsgi, host="127.0.0.1", port=0)
-            port = int(server.effective_port)
-            thread = threading.Thread(target=server.run, daemon=True)
+            server: Any = Background(wsgi)
+            port = server.port
         else:
             server = make_server("127.0.0.1", 0, wsgi, request_handler=KeepAlive)
             port = server.server_port
-            thread = threading.Thread(target=server.serve_forever, daemon=True)
+            threading.Thread(target=server.serve_forever, daemon=True).start()
         self.servers.append(server)
-        thread.start()
         return int(port)
 
     def timed(self, app: Any) -> Any:
@@ -148,9 +146,10 @@ class Sides:
         self.floor.conn.close()
         for server in self.servers:
             if self.kind == "waitress":
-                server.close()
+                server.stop()
             else:
                 server.shutdown()
+                server.server_close()
 
     def start_engine_case(self) -> int:
         with self.db.write() as session:

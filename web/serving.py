@@ -9,6 +9,7 @@ round trip's median by more than the noise, so only the thread count is set.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 THREADS = 8
@@ -31,3 +32,34 @@ def serve(app: Any, *, host: str, port: int) -> None:
     from waitress import serve as waitress_serve
 
     waitress_serve(app, host=host, port=port, **options())
+
+
+class Background:
+    """A waitress server for ``app`` running in a thread of this process (the benches, tests), with
+    a clean stop. ``port`` is the port it listens on.
+
+    waitress's ``close()`` is meant for the thread that runs its loop: called from another thread it
+    closes the loop's wake-up pipe under the loop, and the loop, or a worker finishing an answer,
+    then writes to a closed descriptor ("OSError: [Errno 9] Bad file descriptor" in
+    ``pull_trigger``). ``stop()`` therefore hands the closing to the loop's own thread through that
+    pipe, waits for the loop to end, and only then stops the worker threads.
+    """
+
+    def __init__(self, app: Any, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.server = create_server(app, host=host, port=port)
+        self.port = int(self.server.effective_port)
+        self.thread = threading.Thread(target=self.server.run, name=f"waitress:{self.port}", daemon=True)
+        self.thread.start()
+
+    def _close_in_loop(self) -> None:
+        for channel in list(self.server.active_channels.values()):
+            channel.close()
+        self.server.close()  # the listening socket and the wake-up pipe: the loop's map is now empty
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Close every connection and the listening socket in the loop's thread, wait for the loop
+        to end, then stop the workers."""
+        if self.thread.is_alive():
+            self.server.trigger.pull_trigger(self._close_in_loop)
+            self.thread.join(timeout)
+        self.server.task_dispatcher.shutdown()

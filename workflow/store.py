@@ -371,7 +371,8 @@ def sqlite_synchronous(explicit: str | None = None) -> str:
 
 
 class Database:
-    """One engine plus session factory. ``write()`` and ``read()`` are the only ways in."""
+    """One engine plus session factory. ``write()`` and ``read()`` are the only ways in (``ping()``
+    reads nothing)."""
 
     def __init__(self, url: str | None = None, *, echo: bool = False, synchronous: str | None = None) -> None:
         """``synchronous``: SQLite's commit durability, see ``sqlite_synchronous``."""
@@ -408,6 +409,18 @@ class Database:
         """A read-only transaction (rolled back at the end)."""
         with self._sessions() as session:
             yield session  # closing the session ends the transaction; loaded objects stay readable
+
+    def ping(self) -> None:
+        """One statement on a pooled connection, on the driver (``/healthz``): raises if the
+        database does not answer. An ORM session for it cost more than the rest of the request."""
+        pooled = self.engine.raw_connection()
+        try:
+            cursor = pooled.cursor()
+            cursor.execute("SELECT 1")
+            cursor.fetchall()
+            cursor.close()
+        finally:
+            pooled.close()
 
     def create_all(self) -> None:
         """Create the schema directly (tests); ``shanyu init`` runs the Alembic migrations instead."""

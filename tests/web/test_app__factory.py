@@ -110,6 +110,25 @@ def test_healthz_answers_ok_as_json(url: str) -> None:
     shanyu_db(app).dispose()
 
 
+def test_healthz_opens_no_session(url: str) -> None:
+    """A probe shows nothing of anyone's: it neither reads a page's cookie nor sets one."""
+    app = create_app({"DATABASE_URL": url, "TESTING": True})
+    client = app.test_client()
+    client.get("/lang/en")  # a page session (the language choice), whose cookie the client now sends
+    assert client.get_cookie("session") is not None
+    answer = client.get("/healthz")
+    assert answer.get_json() == {"status": "ok"}
+    assert "Set-Cookie" not in answer.headers and "Cookie" not in answer.headers.get("Vary", "")
+    shanyu_db(app).dispose()
+
+
+def test_healthz_fails_when_the_database_does_not_answer(tmp_path: Path) -> None:
+    (tmp_path / "db").mkdir()  # a directory where the database file should be: SQLite cannot open it
+    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'db'}", "TESTING": False})
+    assert app.test_client().get("/healthz").status_code == 500
+    shanyu_db(app).dispose()
+
+
 def test_database_url_comes_from_the_environment(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SHANYU_DATABASE_URL", url)
     app = create_app()
