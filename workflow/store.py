@@ -15,8 +15,9 @@ Time columns hold UTC instants; ``UTCDateTime`` makes them timezone-aware on eve
 from __future__ import annotations
 
 import os
+import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, cast
@@ -39,10 +40,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.pool import QueuePool
 from sqlalchemy.types import TypeDecorator
 
 from .errors import DatabaseNotReady
-from .writes import write_transaction
+from .writes import Spare, write_transaction
 
 DEFAULT_SQLITE_PATH = Path("instance") / "shanyu.db"
 
@@ -377,18 +379,22 @@ class Database:
             self.engine = create_engine(self.url, echo=echo, **kwargs)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
         self._writer = self.engine.execution_options(shanyu_write=True)  # same pool; begins IMMEDIATE
+        # SQLite: one committed write connection kept for the next write (workflow.writes); only
+        # with a pool whose connections any thread may use (a file database's QueuePool)
+        self._spare: Spare | None = None
+        if self.is_sqlite and isinstance(self.engine.pool, QueuePool):
+            self._spare = Spare()
+            weakref.finalize(self, self._spare.close)  # a Database dropped undisposed gives it back
 
     def _prepare_sqlite_path(self) -> None:
         path = self.url.split("///", 1)[1] if "///" in self.url else ""
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
 
-    @contextmanager
-    def write(self) -> Iterator[Session]:
+    def write(self) -> AbstractContextManager[Session]:
         """A write transaction; commits on success, rolls back on any exception. See
         ``workflow.writes``: the session joins the transaction only if the ORM is used."""
-        with write_transaction(self._writer, "BEGIN IMMEDIATE" if self.is_sqlite else None) as session:
-            yield session
+        return write_transaction(self._writer, "BEGIN IMMEDIATE" if self.is_sqlite else None, self._spare)
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -400,7 +406,13 @@ class Database:
         """Create the schema directly (tests); ``shanyu init`` runs the Alembic migrations instead."""
         Base.metadata.create_all(self.engine)
 
+    def idle_connections(self) -> int:
+        """Connections checked out of the pool but in no transaction: the spare (0 or 1)."""
+        return 0 if self._spare is None else self._spare.held()
+
     def dispose(self) -> None:
+        if self._spare is not None:
+            self._spare.close()
         self.engine.dispose()
 
 
