@@ -15,7 +15,7 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
@@ -47,8 +47,9 @@ def event_hash(instance_id: int, seq: int, type_: str, at: str, actor: str, payl
     return sha256(canonical_json([instance_id, seq, type_, at, actor, payload, state_digest, prev_hash]))
 
 
-@dataclass(frozen=True)
-class ChainHead:
+class ChainHead(NamedTuple):
+    """The newest event of a chain: how many events it has and the last one's hash."""
+
     event_count: int
     head_hash: str
 

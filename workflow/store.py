@@ -69,16 +69,35 @@ class UTCDateTime(TypeDecorator[datetime]):
     def fast_bind(dialect_name: str) -> Any:
         """The bind processor for statements run on the driver (``workflow.fastsql``): the same
         value SQLAlchemy would send (SQLite: its DATETIME text with microseconds; PostgreSQL: the
-        naive UTC datetime), several times faster than the generic processor chain."""
-        sqlite = dialect_name == "sqlite"
+        naive UTC datetime), several times faster than the generic processor chain. One command
+        binds its ``now`` to several columns, so the processor remembers its last answer (one
+        processor per dialect, shared by every statement; datetimes are immutable)."""
+        return _FAST_BINDS[dialect_name == "sqlite"]
 
-        def process(value: datetime) -> Any:
-            if value.tzinfo is None:
-                raise ValueError("naive datetime given to a UTC column")
-            naive = value.astimezone(UTC).replace(tzinfo=None)
-            return naive.isoformat(" ", "microseconds") if sqlite else naive
 
-        return process
+def _fast_bind(sqlite: bool) -> Any:
+    last: list[tuple[datetime | None, Any]] = [(None, None)]  # replaced whole: a thread reads either pair
+
+    def process(value: datetime) -> Any:
+        seen, answer = last[0]
+        if seen is value:
+            return answer
+        zone = value.tzinfo
+        if zone is None:
+            raise ValueError("naive datetime given to a UTC column")
+        if sqlite:
+            # an instant in UTC prints its offset as "+00:00": cut it instead of replacing the zone
+            answer = (value.isoformat(" ", "microseconds")[:-6] if zone is UTC
+                      else value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds"))
+        else:
+            answer = value.astimezone(UTC).replace(tzinfo=None)
+        last[0] = (value, answer)
+        return answer
+
+    return process
+
+
+_FAST_BINDS = {True: _fast_bind(True), False: _fast_bind(False)}
 
 
 class Base(DeclarativeBase):
