@@ -16,9 +16,10 @@ on every statement; any other session is asked.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy.engine import Dialect
@@ -38,7 +39,21 @@ class _Compiled:
     positional: tuple[str, ...] | None  # bind names in order, for qmark drivers (sqlite3)
     defaults: dict[str, Any]  # literal values written into the statement
     processors: dict[str, Any]  # bind name -> type processor
-    slots: tuple[tuple[str, _Processor], ...]  # positional drivers: (bind name, processor) in order
+    # positional drivers (sqlite3): the values in bind order from the merged parameters, and the
+    # positions whose values a processor converts
+    take: Callable[[Mapping[str, Any]], Sequence[Any]] | None
+    convert: tuple[tuple[int, Callable[[Any], Any]], ...]
+
+
+def _taker(names: tuple[str, ...]) -> Callable[[Mapping[str, Any]], Sequence[Any]]:
+    """A function giving the values of ``names``, in order, from a mapping (as a sequence)."""
+    if not names:
+        return lambda values: ()
+    if len(names) == 1:  # itemgetter of one name gives the value itself, not a tuple
+        only = names[0]
+        return lambda values: (values[only],)
+    getter: Callable[[Mapping[str, Any]], Sequence[Any]] = itemgetter(*names)
+    return getter
 
 
 def driver_of(session: Session) -> tuple[Dialect, Any]:
@@ -56,36 +71,55 @@ class Prepared:
     def __init__(self, statement: ClauseElement) -> None:
         self.statement = statement
         self._compiled: dict[str, _Compiled] = {}
+        self._last: tuple[Dialect, _Compiled] | None = None  # the dialect it last ran on
 
     def _for(self, dialect: Dialect) -> _Compiled:
-        dialect_name = dialect.name
-        found = self._compiled.get(dialect_name)
+        last = self._last
+        if last is not None and last[0] is dialect:
+            return last[1]
+        found = self._compiled.get(dialect.name)
         if found is None:
-            from .store import UTCDateTime
+            found = self._compile(dialect)
+        self._last = (dialect, found)
+        return found
 
-            compiled: Any = self.statement.compile(dialect=dialect)
-            defaults = {name: bind.value for name, bind in compiled.binds.items()
-                        if not bind.required and not name.startswith("%(")}
-            processors = bind_processors(compiled)
-            for name in processors:
-                bind = compiled.binds.get(name)
-                if bind is not None and isinstance(bind.type, UTCDateTime):
-                    processors[name] = UTCDateTime.fast_bind(dialect_name)
-            positional = tuple(compiled.positiontup) if compiled.positional else None
-            slots = tuple((name, processors.get(name)) for name in positional or ())
-            found = _Compiled(compiled.string, positional, defaults, processors, slots)
-            self._compiled[dialect_name] = found
+    def _compile(self, dialect: Dialect) -> _Compiled:
+        from .store import UTCDateTime
+
+        dialect_name = dialect.name
+        compiled: Any = self.statement.compile(dialect=dialect)
+        defaults = {name: bind.value for name, bind in compiled.binds.items()
+                    if not bind.required and not name.startswith("%(")}
+        processors = bind_processors(compiled)
+        for name in processors:
+            bind = compiled.binds.get(name)
+            if bind is not None and isinstance(bind.type, UTCDateTime):
+                processors[name] = UTCDateTime.fast_bind(dialect_name)
+        positional = tuple(compiled.positiontup) if compiled.positional else None
+        take: Callable[[Mapping[str, Any]], Sequence[Any]] | None = None
+        convert: tuple[tuple[int, Callable[[Any], Any]], ...] = ()
+        if positional is not None:
+            take = _taker(positional)
+            convert = tuple((i, process) for i, name in enumerate(positional)
+                            if (process := processors.get(name)) is not None)
+        found = _Compiled(compiled.string, positional, defaults, processors, take, convert)
+        self._compiled[dialect_name] = found
         return found
 
     @staticmethod
     def _params(compiled: _Compiled, given: Mapping[str, Any]) -> Any:
         values = {**compiled.defaults, **given} if compiled.defaults else given
-        if compiled.positional is not None:
-            out = []
-            for name, process in compiled.slots:
-                value = values[name]
-                out.append(value if process is None or value is None else process(value))
-            return tuple(out)
+        take = compiled.take
+        if take is not None:
+            row = take(values)
+            if not compiled.convert:
+                return row
+            out = list(row)
+            for i, process in compiled.convert:
+                value = out[i]
+                if value is not None:
+                    out[i] = process(value)
+            return out
         converted = dict(values)
         for name, process in compiled.processors.items():
             if converted.get(name) is not None:

@@ -15,8 +15,9 @@ Time columns hold UTC instants; ``UTCDateTime`` makes them timezone-aware on eve
 from __future__ import annotations
 
 import os
+import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, cast
@@ -39,10 +40,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.pool import QueuePool
 from sqlalchemy.types import TypeDecorator
 
 from .errors import DatabaseNotReady
-from .writes import write_transaction
+from .writes import Spare, write_transaction
 
 DEFAULT_SQLITE_PATH = Path("instance") / "shanyu.db"
 
@@ -67,16 +69,35 @@ class UTCDateTime(TypeDecorator[datetime]):
     def fast_bind(dialect_name: str) -> Any:
         """The bind processor for statements run on the driver (``workflow.fastsql``): the same
         value SQLAlchemy would send (SQLite: its DATETIME text with microseconds; PostgreSQL: the
-        naive UTC datetime), several times faster than the generic processor chain."""
-        sqlite = dialect_name == "sqlite"
+        naive UTC datetime), several times faster than the generic processor chain. One command
+        binds its ``now`` to several columns, so the processor remembers its last answer (one
+        processor per dialect, shared by every statement; datetimes are immutable)."""
+        return _FAST_BINDS[dialect_name == "sqlite"]
 
-        def process(value: datetime) -> Any:
-            if value.tzinfo is None:
-                raise ValueError("naive datetime given to a UTC column")
-            naive = value.astimezone(UTC).replace(tzinfo=None)
-            return naive.isoformat(" ", "microseconds") if sqlite else naive
 
-        return process
+def _fast_bind(sqlite: bool) -> Any:
+    last: list[tuple[datetime | None, Any]] = [(None, None)]  # replaced whole: a thread reads either pair
+
+    def process(value: datetime) -> Any:
+        seen, answer = last[0]
+        if seen is value:
+            return answer
+        zone = value.tzinfo
+        if zone is None:
+            raise ValueError("naive datetime given to a UTC column")
+        if sqlite:
+            # an instant in UTC prints its offset as "+00:00": cut it instead of replacing the zone
+            answer = (value.isoformat(" ", "microseconds")[:-6] if zone is UTC
+                      else value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds"))
+        else:
+            answer = value.astimezone(UTC).replace(tzinfo=None)
+        last[0] = (value, answer)
+        return answer
+
+    return process
+
+
+_FAST_BINDS = {True: _fast_bind(True), False: _fast_bind(False)}
 
 
 class Base(DeclarativeBase):
@@ -391,18 +412,22 @@ class Database:
             self.engine = create_engine(self.url, echo=echo, **kwargs)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
         self._writer = self.engine.execution_options(shanyu_write=True)  # same pool; begins IMMEDIATE
+        # SQLite: one committed write connection kept for the next write (workflow.writes); only
+        # with a pool whose connections any thread may use (a file database's QueuePool)
+        self._spare: Spare | None = None
+        if self.is_sqlite and isinstance(self.engine.pool, QueuePool):
+            self._spare = Spare()
+            weakref.finalize(self, self._spare.close)  # a Database dropped undisposed gives it back
 
     def _prepare_sqlite_path(self) -> None:
         path = self.url.split("///", 1)[1] if "///" in self.url else ""
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
 
-    @contextmanager
-    def write(self) -> Iterator[Session]:
+    def write(self) -> AbstractContextManager[Session]:
         """A write transaction; commits on success, rolls back on any exception. See
         ``workflow.writes``: the session joins the transaction only if the ORM is used."""
-        with write_transaction(self._writer, "BEGIN IMMEDIATE" if self.is_sqlite else None) as session:
-            yield session
+        return write_transaction(self._writer, "BEGIN IMMEDIATE" if self.is_sqlite else None, self._spare)
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -426,7 +451,13 @@ class Database:
         """Create the schema directly (tests); ``shanyu init`` runs the Alembic migrations instead."""
         Base.metadata.create_all(self.engine)
 
+    def idle_connections(self) -> int:
+        """Connections checked out of the pool but in no transaction: the spare (0 or 1)."""
+        return 0 if self._spare is None else self._spare.held()
+
     def dispose(self) -> None:
+        if self._spare is not None:
+            self._spare.close()
         self.engine.dispose()
 
 

@@ -176,3 +176,20 @@ def test_editing_a_hash_too_breaks_the_next_link(db: Database, case: int) -> Non
     with db.read() as s:
         result = verify_instance(s, case)
     assert (result.ok, result.broken_seq) == (False, 3)
+
+
+@pytest.mark.parametrize("fields", [
+    (1, 1, "instance_started", "2022-01-04T01:00:00+00:00", "huangpu", '{"data":{"district":"310101"}}', "a" * 64,
+     "0" * 64),
+    (2**40, 7, "task_completed", "at", "黄浦区 用户", '{"comment":"同意\\n\\"引号\\"","x":"\\u0000"}', "", ""),
+    (3, 4, "t\u2028\u2029\x7f\x00\x1f", "\\", '"', "\t\r\n\b\f", "é\U0001f600", "/"),
+    (True, 1, "bool id", "", "", "", "", ""),  # not an int: the encoder writes it
+    (1, 2, None, "", "", "", "", ""),  # a damaged row: not a string
+    (1, 2, "", 5, "", "", "", ""),
+])
+def test_event_hash_is_the_hash_of_the_canonical_list(fields: tuple[object, ...]) -> None:
+    """``event_hash`` writes the list itself; it must be the canonical encoder's text."""
+    from workflow.canonical import canonical_json, sha256
+    from workflow.history import event_hash
+
+    assert event_hash(*fields) == sha256(canonical_json(list(fields)))  # type: ignore[arg-type]

@@ -96,6 +96,22 @@ def test_fast_bind_stores_what_the_orm_stores(db: Database, moment: datetime) ->
     assert loaded == [moment.astimezone(UTC)] * 2
 
 
+def test_fast_bind_remembers_only_the_same_instant() -> None:
+    """The processor keeps its last answer for the very same datetime object; an equal instant in
+    another zone, or the next instant, is converted afresh."""
+    from zoneinfo import ZoneInfo
+
+    for dialect in ("sqlite", "postgresql"):
+        process = UTCDateTime.fast_bind(dialect)
+        expected = UTCDateTime().process_bind_param
+        moments = [AT, AT + timedelta(microseconds=1), AT.astimezone(ZoneInfo("Asia/Shanghai")), AT,
+                   AT.replace(tzinfo=ZoneInfo("UTC")), AT.replace(tzinfo=timezone(timedelta(0)))]
+        for moment in moments + moments[::-1]:
+            naive = expected(moment, None)
+            assert naive is not None
+            assert process(moment) == (naive.isoformat(" ", "microseconds") if dialect == "sqlite" else naive)
+
+
 def test_fast_bind_refuses_naive_datetimes() -> None:
     for dialect in ("sqlite", "postgresql"):
         with pytest.raises(ValueError, match="naive datetime"):
@@ -120,7 +136,7 @@ def test_every_connection_goes_back_to_the_pool(db: Database) -> None:
                 add_orm(session, "lost")
                 session.flush()
                 raise RuntimeError
-    assert db.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    assert db.engine.pool.checkedout() == db.idle_connections()  # type: ignore[attr-defined]
     assert len(names(db)) == 45
 
 
@@ -160,12 +176,13 @@ def test_a_failing_flush_at_the_end_rolls_back_everything(db: Database) -> None:
     assert names(db) == []
     with db.read() as session:
         assert session.execute(select(func.count()).select_from(LaneRole)).scalar_one() == 0
-    assert db.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    assert db.engine.pool.checkedout() == db.idle_connections()  # type: ignore[attr-defined]
 
 
 def test_driver_statements_never_make_the_session_join(db: Database) -> None:
     """Compiling a statement the first time, and running it, leaves the ORM out of the transaction."""
     _INSERT._compiled.clear()
+    _INSERT._last = None
     with db.write() as session:
         _INSERT.execute(session, {"name": "driver", "at": AT})
         assert session.joined is None  # type: ignore[attr-defined]
