@@ -108,7 +108,7 @@ _EVENT = table_of(HistoryEvent)
 _HEAD_DIGEST = Prepared(select(_EVENT.c.state_digest).select_from(INSTANCE.join(
     _EVENT, (_EVENT.c.instance_id == INSTANCE.c.id) & (_EVENT.c.seq == INSTANCE.c.event_count)))
     .where(INSTANCE.c.id == _IID))
-_LOAD_META = Prepared(select(INSTANCE.c.meta).where(INSTANCE.c.id == _IID))
+_LOAD_META = Prepared(select(INSTANCE.c.meta, INSTANCE.c.data_merge).where(INSTANCE.c.id == _IID))
 _LOAD_ROWS = Prepared(select(TASK_ROW.c.task_id, TASK_ROW.c.body, TASK_ROW.c.data_hash, BLOB.c.body)
                       .join(BLOB, BLOB.c.hash == TASK_ROW.c.data_hash).where(TASK_ROW.c.instance_id == _IID))
 _LOAD_HUMAN = Prepared(select(HUMAN.c.id, HUMAN.c.task_id).where(HUMAN.c.instance_id == _IID, HUMAN.c.state == "ready"))
@@ -244,7 +244,7 @@ class CaseStore:
         the stored state is checked first against itself and against the history
         (``verify_stored``); ``StateAltered`` when it does not hold."""
         spec, subprocess_specs = self.specs_for(session, version_id)
-        [(meta,)] = _LOAD_META.fetchall(session, {"iid": instance_id})
+        [(meta, merge)] = _LOAD_META.fetchall(session, {"iid": instance_id})
         rows = _LOAD_ROWS.fetchall(session, {"iid": instance_id})
         blobs = {data_hash: data for _tid, _body, data_hash, data in rows}
         if verify:
@@ -266,6 +266,7 @@ class CaseStore:
             raise StateAltered(f"Case {instance_id}: its stored rows no longer rebuild a case "
                                f"({type(exc).__name__}: {exc}). The command was refused and nothing was changed.",
                                instance_id=instance_id) from exc
+        loaded.data_merge = merge
         if verify:
             self.verify_stored(session, instance_id, loaded)
         return loaded

@@ -40,6 +40,7 @@ from . import (
     specs,
     timeshim,
 )
+from .adapters.spiff import COPY
 from .cases import Case, CaseStore, InstanceRow
 from .clock import shanghai_text
 from .digest import state_digest
@@ -314,13 +315,15 @@ class Engine:
         instance_id = int(session.connection().execute(insert(table_of(Instance)).values(
             process_version_id=pv.id, process_id=pv.process_id, status="running", district=district,
             cycle_id=cycle_of(data), started_by=actor.name, started_at=now, updated_at=now, lock_version=0, state_token="", meta="",
-            event_count=0, head_hash="", state_digest="").returning(table_of(Instance).c.id)).scalar_one())
+            event_count=0, head_hash="", state_digest="", data_merge=COPY).returning(table_of(Instance).c.id)).scalar_one())
         workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=self.script_engine)
         case = self.cases.new_case(instance_id, pv.process_id, pv.id, district, workflow)
+        case.loaded.data_merge = COPY  # as its row says
         with self._step(session, case, now) as log:
             inputs.start(workflow, data)
         payload = {"process_id": pv.process_id, "version": pv.version, "version_id": pv.id,
-                   "content_hash": pv.bundle_hash, "district": district, "data": data, **(extra or {})}
+                   "content_hash": pv.bundle_hash, "district": district, "data": data, "data_merge": COPY,
+                   **(extra or {})}
         self._commit(session, case, now=now, actor=actor.name, event=event, payload=payload, log=log,
                      outgoing=outgoing)
         return case

@@ -25,7 +25,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.task import Task
 
 from . import timeshim
-from .adapters.spiff import catch_message
+from .adapters.spiff import MERGE_MODE, catch_message
 from .digest import canonical_order
 from .errors import WorkflowFailed
 from .scripting import EngineScriptEngine, StepLog
@@ -43,12 +43,14 @@ MAX_TREE_DEPTH = 900
 @contextmanager
 def step(case: LoadedCase, script_engine: EngineScriptEngine, now: datetime, log: StepLog) -> Iterator[StepLog]:
     """The frame every input is applied in (see the module docstring)."""
-    clock = timeshim.set_now(now)  # the two context managers spelled out: this runs on every command
+    clock = timeshim.set_now(now)  # the context managers spelled out: this runs on every command
     recording = script_engine.start_recording(log)
+    merging = MERGE_MODE.set(case.data_merge)
     try:
         canonical_order(case)
         yield log
     finally:
+        MERGE_MODE.reset(merging)
         script_engine.stop_recording(recording)
         timeshim.reset(clock)
 

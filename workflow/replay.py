@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import inputs
+from .adapters.spiff import LIBRARY
 from .digest import state_digest
 from .errors import NotFound, ShanyuError
 from .history import EventView, list_events
@@ -85,6 +86,8 @@ class Replayer:
         self.engine = engine
         self.instance_id = instance_id
         self.case = LoadedCase(BpmnWorkflow(spec, subprocess_specs, script_engine=engine.script_engine))
+        # cases started before the copying merge record none, and replay with the library's
+        self.case.data_merge = str(first.payload.get("data_merge", LIBRARY))
         self.digest = ""
         self.seq = 0
         self.failed = False

@@ -36,6 +36,7 @@ Threat model
 from __future__ import annotations
 
 import ast
+import copy
 import functools
 import textwrap
 import traceback
@@ -48,6 +49,7 @@ from SpiffWorkflow.bpmn.script_engine.python_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
 from workflow import jsondata
+from workflow.adapters.spiff import library_merge
 from workflow.errors import ExpressionError, ShanyuError, UnsafeExpression, WorkflowFailed
 from workflow.sandbox_guards import (
     _BUILTINS,
@@ -94,6 +96,8 @@ _CONSTANT_TYPES = (str, int, float, bool, type(None))
 _DATA_RESULTS = frozenset({list, dict, tuple, str, int, float})
 _SANDBOX_VALUES = (date, time)  # expressions work with them; storing them is refused by name (workflow.texts)
 _NOT_DATA = (Iterator, MappingView, range)
+# Methods that change a list, dict or set in place: refused in expressions (see ``_check``).
+_MUTATING = frozenset("append extend insert pop remove clear reverse sort popitem setdefault update add discard".split())
 
 
 def check_expression(source: str, *, mode: Literal["eval", "exec"] = "eval", task: str | None = None) -> None:
@@ -132,6 +136,11 @@ def _check(tree: ast.AST, source: str) -> None:
         return UnsafeExpression(reason, expression=source)
 
     nodes = list(ast.walk(tree))
+    if isinstance(tree, ast.Expression):  # an expression reads data; changing it in place would change other tasks'
+        for node in nodes:
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _MUTATING:
+                raise refuse(f"an expression may not change data in place (.{node.func.attr}); "
+                             "do that in a script task")
     slices = {id(node.slice) for node in nodes if isinstance(node, ast.Subscript)}
     for node in nodes:
         kind = type(node)
@@ -357,12 +366,20 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[mis
 
         New and changed variables are kept; deleted ones are removed; functions, globals and
         ``external_context`` entries are not stored. On failure ``context`` is left as it was
-        (its top-level keys; values mutated in place stay mutated).
+        entirely.
+
+        The script works on its own copy of the data: a task's values share their lists and dicts
+        with the tasks before it (SpiffWorkflow copies data one level deep from task to task), so
+        ``report["items"].append(x)`` on the task's own values would change those earlier tasks
+        too, and a case run without a break would then differ from the same case restored from
+        the database. (Cases started before this run scripts on the data itself, as they did:
+        ``workflow.adapters.spiff.data_merge``.)
         """
         code = _compiled(script, "exec")
         external = dict(external_context or {})
         self._refuse_shadowing(context, external)
-        namespace = {**self.globals, **external, **context}
+        own = context if library_merge() else {key: _detached(value) for key, value in context.items()}
+        namespace = {**self.globals, **external, **own}
         self._run(code, script, namespace)
         result: dict[str, Any] = {}
         for key, value in namespace.items():
@@ -416,6 +433,18 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[mis
         except Exception as err:
             text = str(err) if len(str(err)) <= 300 else str(err)[:300] + "…"
             raise _expression_error(f"{type(err).__name__}: {text}", source, _line(err, source)) from err
+
+
+def _detached(value: Any) -> Any:
+    """A copy of a task data value that shares no list, dict or set with it."""
+    kind = type(value)
+    if kind is dict:
+        return {key: _detached(item) for key, item in value.items()}
+    if kind is list:
+        return [_detached(item) for item in value]
+    if kind in (str, int, float, bool) or value is None:
+        return value
+    return copy.deepcopy(value)
 
 
 def _refuse_non_data(value: Any, source: str, what: str, *, limits_only: bool = False) -> None:

@@ -28,7 +28,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
-from .adapters.spiff import REGISTRY, child_ids, restore_workflow
+from .adapters.spiff import COPY, REGISTRY, child_ids, restore_workflow
 from .paths import all_workflows, path_of
 from .texts import data_to_json, header_texts, meta_text, sha256, stored_json, task_body
 
@@ -64,6 +64,8 @@ class LoadedCase:
     workflow: BpmnWorkflow
     saved: dict[UUID, SavedTask] = field(default_factory=dict)
     meta: str = ""
+    # how the case merges task data (workflow.adapters.spiff.data_merge): its instance row's data_merge
+    data_merge: str = COPY
     # the digest's walk order (labels and tasks) and its workflows, reused until the tree's shape changes
     order: list[Any] | None = None
     order_workflows: list[Any] = field(default_factory=list)

@@ -149,6 +149,9 @@ class Instance(Base):
     head_hash: Mapped[str] = mapped_column(String(64), default="")
     # the state digest recorded by the newest event: what a claim or a release records again
     state_digest: Mapped[str] = mapped_column(String(64), default="")
+    # how the case merges task data (workflow.adapters.spiff): "copy", or "library" for cases
+    # started before migration 0015, which keep SpiffWorkflow's own merge so that they replay
+    data_merge: Mapped[str] = mapped_column(String(10), server_default="library")
 
 
 class TaskRow(Base):

@@ -4,15 +4,28 @@ renames or changes them fails here."""
 
 from __future__ import annotations
 
+import copy
+import json
+import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
 
 from workflow import timeshim
-from workflow.adapters.spiff import catch_message, child_ids, parent_id
-from workflow.paths import all_workflows
+from workflow.adapters.spiff import (
+    LIBRARY_MERGE,
+    REGISTRY,
+    catch_message,
+    child_ids,
+    merge_data,
+    merge_list,
+    parent_id,
+)
+from workflow.paths import all_workflows, task_paths
 from workflow.specs import bundle_from_paths, parse_bundle
 
 TESTS = Path(__file__).resolve().parents[1] / "bpmn"
@@ -60,3 +73,90 @@ def test_catch_message_moves_only_the_chosen_waiting_task_on() -> None:
     workflow.do_engine_steps()
     assert task.state == TaskState.COMPLETED
     assert task.data["audit"] == {"district": "310101", "result": "pass"}
+
+
+# --- task data merges (merge_data over DeepMerge.merge) ----------------------------------------
+
+
+def _data_by_path(workflow: BpmnWorkflow, *, finished: bool = False) -> dict[str, object]:
+    paths = task_paths(workflow)
+    return {paths[str(t.id)]: json.dumps(t.data, sort_keys=True) for _k, wf in all_workflows(workflow)
+            for t in wf.tasks.values() if not finished or t.has_state(TaskState.FINISHED_MASK)}
+
+
+def _join_case(restore_before_join: bool) -> BpmnWorkflow:
+    """``join_nested``: two branches set ``notified`` differently and meet at a parallel join;
+    completing ``Task_wait`` runs the join. Optionally through SpiffWorkflow's serializer first,
+    as a case restored from the database between two inputs."""
+    workflow = workflow_of("join_nested.bpmn", "join_nested", {})
+    if restore_before_join:
+        serializer = BpmnWorkflowSerializer(REGISTRY)
+        workflow = serializer.deserialize_json(serializer.serialize_json(workflow))
+    [task] = workflow.get_tasks(state=TaskState.READY)
+    assert task.task_spec.bpmn_id == "Task_wait"
+    task.run()
+    workflow.do_engine_steps()
+    return workflow
+
+
+def test_a_join_changes_the_data_of_no_earlier_task() -> None:
+    workflow = workflow_of("join_nested.bpmn", "join_nested", {})
+    before = _data_by_path(workflow, finished=True)
+    assert len(before) >= 4  # Begin, Set, Fork, Notify_a
+    [task] = workflow.get_tasks(state=TaskState.READY)
+    task.run()
+    workflow.do_engine_steps()
+    after = _data_by_path(workflow)
+    assert {path: after[path] for path in before} == before
+    [first] = [t for t in workflow.get_tasks() if t.task_spec.bpmn_id == "Set"]
+    assert first.data["notified"] == {"outbox": [1], "by": {"roles": ["a"]}}
+
+
+def test_a_case_run_without_a_break_holds_the_data_of_one_restored_between_inputs() -> None:
+    straight, restored = _join_case(False), _join_case(True)
+    assert _data_by_path(straight) == _data_by_path(restored)
+    [after] = [t for t in straight.get_tasks(state=TaskState.READY)]
+    # the join takes the other branch's values first, then its own branch's (SpiffWorkflow's order)
+    assert after.data["notified"] == {"outbox": [1], "by": {"roles": ["a"]}}
+
+
+def _random_json(rnd: random.Random, depth: int = 0, *, force_dict: bool = False) -> object:
+    roll = 0.0 if force_dict else rnd.random()
+    if depth < 3 and roll < 0.3:
+        return {rnd.choice("abcd"): _random_json(rnd, depth + 1) for _ in range(rnd.randint(0, 4))}
+    if depth < 3 and roll < 0.55:
+        return [_random_json(rnd, depth + 1) for _ in range(rnd.randint(0, 4))]
+    return rnd.choice([0, 1, 2, "x", "y", None, True, 1.5])
+
+
+def test_merge_data_gives_the_librarys_result_and_changes_nothing_it_was_given() -> None:
+    rnd = random.Random(20261204)
+    checked = 0
+    for _ in range(3000):
+        a, b = _random_json(rnd, force_dict=True), _random_json(rnd, force_dict=True)
+        assert isinstance(a, dict) and isinstance(b, dict)
+        a_text, b_text = json.dumps(a, sort_keys=True), json.dumps(b, sort_keys=True)
+        shared = {key: value for key, value in a.items()}  # another task holding the same values
+        try:
+            expected: object = LIBRARY_MERGE(copy.deepcopy(a), copy.deepcopy(b))
+        except Exception as exc:  # noqa: BLE001 - the library refuses some shapes; so must we
+            expected = type(exc)
+        try:
+            got: object = merge_data(a, b)
+        except Exception as exc:  # noqa: BLE001
+            got = type(exc)
+        assert got == expected, (a_text, b_text)
+        assert json.dumps(shared, sort_keys=True) == a_text  # a's values: copied before they changed
+        assert json.dumps(b, sort_keys=True) == b_text
+        checked += 1
+    assert checked == 3000
+
+
+def test_the_library_merge_still_changes_values_other_tasks_hold() -> None:
+    """Pins why ``merge_data`` replaces ``DeepMerge.merge``: when an upgrade fixes this, the
+    replacement can go (and this test says so by failing)."""
+    earlier = {"notified": {"outbox": [1]}}
+    later = {"notified": earlier["notified"]}  # a task's data, inherited one level deep
+    LIBRARY_MERGE(later, {"notified": {"outbox": [1, 2]}})
+    assert earlier["notified"]["outbox"] == [1, 2]
+    assert DeepMerge.merge is merge_data and DeepMerge.merge_array is merge_list

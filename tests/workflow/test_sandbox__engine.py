@@ -211,3 +211,27 @@ def test_find_sandbox_error_follows_the_exception_chain() -> None:
     wrapped.__context__ = inner
     assert find_sandbox_error(wrapped) is inner
     assert find_sandbox_error(ValueError()) is None
+
+
+def test_a_script_changes_only_its_own_copy_of_shared_values() -> None:
+    """Task data shares nested lists and dicts with earlier tasks (one-level copies): a script that
+    changes one in place must not change what those tasks hold."""
+    env = SandboxEnvironment()
+    earlier = {"report": {"items": [1]}}
+    context = {"report": earlier["report"]}
+    env.execute('report["items"].append(2)\nreport["seen"] = True', context)
+    assert context == {"report": {"items": [1, 2], "seen": True}}
+    assert earlier == {"report": {"items": [1]}}
+    with pytest.raises(ExpressionError):
+        env.execute('report["items"].append(3)\nboom = 1 / 0', context)
+    assert context == {"report": {"items": [1, 2], "seen": True}}  # a failed script changes nothing
+
+
+@pytest.mark.parametrize("expression", ['items.append(2) or True', 'len(d.pop("k")) > 0', 'd.update({"k": 1}) is None',
+                                        'not s.add(1)'])
+def test_an_expression_may_not_change_data_in_place(expression: str) -> None:
+    env = SandboxEnvironment()
+    context = {"items": [1], "d": {"k": [1]}, "s": [1]}
+    with pytest.raises(UnsafeExpression, match="may not change data in place"):
+        env.evaluate(expression, context)
+    assert context == {"items": [1], "d": {"k": [1]}, "s": [1]}
