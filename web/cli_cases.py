@@ -251,8 +251,19 @@ def cmd_serve(ctx: Context) -> None:
     if not os.environ.get("SHANYU_SECRET_KEY"):
         config["SECRET_KEY"] = persistent_secret_key(Path("instance") / "secret_key")
     app = create_app(config)
-    from web.serving import serve
+    from web.serving import create_server, run
 
-    with cli_timers.scheduler_for(ctx, app):
-        print(f"Shanyu 善育: http://{ctx.args.host}:{ctx.args.port}/ (Ctrl+C stops)", file=sys.stderr, flush=True)
-        serve(app, host=ctx.args.host, port=ctx.args.port)
+    # listening first: a port in use fails before the scheduler starts, and the address shown is live
+    try:
+        server = create_server(app, host=ctx.args.host, port=ctx.args.port)
+    except OSError as exc:
+        raise InvalidData(f"Cannot listen on {ctx.args.host}:{ctx.args.port}: {exc.strerror or exc}. Choose another "
+                          "--port (or --host), or stop what is using it.") from None
+    try:
+        with cli_timers.scheduler_for(ctx, app):
+            print(f"Shanyu 善育: http://{ctx.args.host}:{server.effective_port}/ (Ctrl+C stops)", file=sys.stderr,
+                  flush=True)
+            run(server)
+    except KeyboardInterrupt:  # Ctrl-C before the server ran: the scheduler has stopped on the way out
+        server.close()
+    print("Shanyu stopped.", file=sys.stderr, flush=True)

@@ -27,11 +27,15 @@ def create_server(app: Any, *, host: str, port: int) -> Any:
     return waitress_server(app, host=host, port=port, **options())
 
 
-def serve(app: Any, *, host: str, port: int) -> None:
-    """Serve ``app`` until interrupted (what ``shanyu serve`` runs)."""
-    from waitress import serve as waitress_serve
-
-    waitress_serve(app, host=host, port=port, **options())
+def run(server: Any) -> None:
+    """Serve on ``server`` (from ``create_server``) until Ctrl-C, then close it (what ``shanyu
+    serve`` runs). Ctrl-C is the way to stop it, so it ends the call normally."""
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
 
 
 class Background:

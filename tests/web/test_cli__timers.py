@@ -218,6 +218,20 @@ def test_serve_fires_timers_in_process(shanyu: Shanyu) -> None:
     done = run_until_fired(shanyu, ["serve", "--port", str(port)], 1)
     assert done.returncode == 0, done.stderr
     assert "timer scheduler stopped" in done.stderr
+    assert done.stderr.rstrip().endswith("Shanyu stopped.") and "Traceback" not in done.stderr
+
+
+def test_serve_on_a_port_in_use_says_so(shanyu: Shanyu) -> None:
+    shanyu.ok("init")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run([sys.executable, "-m", "web.cli", "serve", "--port", str(port), "--database-url",
+                               shanyu.url], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stderr
+    assert f"Cannot listen on 127.0.0.1:{port}" in done.stderr and "Traceback" not in done.stderr
+    assert "scheduler" not in done.stderr  # nothing started
 
 
 def test_serve_no_scheduler_runs_none(shanyu: Shanyu) -> None:
