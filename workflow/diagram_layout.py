@@ -138,6 +138,9 @@ class Report:
     label_overlaps: list[str]
     extent: Rect
     scale: float
+    planes: dict[str, tuple[float, Rect]] = field(default_factory=dict)
+    """Each plane's fit scale and extent, by the element it draws (the collaboration or process,
+    or a collapsed subprocess); ``extent`` and ``scale`` are the worst plane's."""
 
     @property
     def readable(self) -> bool:
@@ -145,11 +148,13 @@ class Report:
 
     def problems(self) -> list[str]:
         out = [*self.crossings, *self.label_overlaps]
-        if not self.readable:
-            out.append(
-                f"fits {CANVAS[0]:.0f}×{CANVAS[1]:.0f} only at {self.scale:.2f} "
-                f"(extent {self.extent.w:.0f}×{self.extent.h:.0f}, readable from {MIN_READABLE_SCALE})"
-            )
+        for plane, (scale, extent) in self.planes.items():
+            if scale < MIN_READABLE_SCALE:
+                which = f"plane {plane} " if len(self.planes) > 1 else ""  # a drawing of several planes
+                out.append(
+                    f"{which}fits {CANVAS[0]:.0f}×{CANVAS[1]:.0f} only at {scale:.2f} "
+                    f"(extent {extent.w:.0f}×{extent.h:.0f}, readable from {MIN_READABLE_SCALE})"
+                )
         return out
 
 
@@ -165,7 +170,7 @@ def check(root: Any, file: str = "") -> Report:
     fits the screen worst."""
     crossings: list[str] = []
     overlaps: list[str] = []
-    worst: tuple[float, Rect] | None = None
+    planes: dict[str, tuple[float, Rect]] = {}
     for plane in root.iter(f"{{{BPMNDI}}}BPMNPlane"):
         elements = _elements(root)
         _read_di(plane, elements)
@@ -175,10 +180,9 @@ def check(root: Any, file: str = "") -> Report:
         overlaps += _label_overlaps(drawn, flows)
         extent = _extent(elements.values())
         scale = min(CANVAS[0] / max(extent.w, 1), CANVAS[1] / max(extent.h, 1))
-        if worst is None or scale < worst[0]:
-            worst = (scale, extent)
-    scale, extent = worst or (1.0, Rect(0, 0, 0, 0))
-    return Report(file, crossings, overlaps, extent, scale)
+        planes[plane.get("bpmnElement") or plane.get("id") or "?"] = (scale, extent)
+    scale, extent = min(planes.values(), key=lambda p: p[0], default=(1.0, Rect(0, 0, 0, 0)))
+    return Report(file, crossings, overlaps, extent, scale, planes)
 
 
 def _elements(root: Any) -> dict[str, Element]:
@@ -241,12 +245,21 @@ def _rect(bounds: Any) -> Rect | None:
 
 def _ends(flow: Element, elements: dict[str, Element]) -> tuple[set[str], set[str]]:
     """A flow's ends and the containers it may cross: those holding exactly one of its ends."""
-    ends = {flow.source, flow.target}
+    ends = {_shown(flow.source, elements), _shown(flow.target, elements)}
     held: list[set[str]] = []
     for end in (flow.source, flow.target):
         el = elements.get(end)
         held.append(set(el.parents) if el else set())
     return ends, held[0] ^ held[1]
+
+
+def _shown(end: str, elements: dict[str, Element]) -> str:
+    """What stands for ``end`` on the plane being read: itself, or the collapsed subprocess drawn
+    there that holds it (a message flow to a task inside it meets its border)."""
+    el = elements.get(end)
+    if el is None or el.bounds is not None:
+        return end
+    return next((p for p in el.parents if elements[p].bounds is not None), end)
 
 
 def _crossings(flow: Element, drawn: list[Element], elements: dict[str, Element]) -> list[str]:
@@ -255,14 +268,14 @@ def _crossings(flow: Element, drawn: list[Element], elements: dict[str, Element]
     host = source.host if source is not None and source.kind == "boundaryEvent" else ""
     segments = list(itertools.pairwise(flow.waypoints))
     found: list[str] = []
-    for end in (flow.source, flow.target):  # from and to its ends' borders, never through them
+    for end in ends:  # from and to its ends' borders, never through them
         el = elements.get(end)
         if el is None or el.bounds is None:
             continue
         inner = el.bounds.grown(-EPS)
         hit = next((s for s in segments if meets(*s, inner)), None)
         if hit is not None:
-            whose = "source" if end == flow.source else "target"
+            whose = "target" if end == _shown(flow.target, elements) else "source"
             found.append(
                 f"{flow.kind} {flow.describe()} runs through its own {whose} {el.describe()} "
                 f"(segment {_p(hit[0])}→{_p(hit[1])})"

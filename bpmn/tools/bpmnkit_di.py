@@ -13,58 +13,85 @@ from lxml import etree
 Point = tuple[float, float]
 
 
-def write_di(d: Diagram, root: Any, pool: Box, lanes: dict[str, Box], others: dict[str, Box]) -> None:
-    diagram = etree.SubElement(root, q(BPMNDI, "BPMNDiagram"), id=f"BPMNDiagram_{d.pid}")
-    plane = etree.SubElement(
-        diagram, q(BPMNDI, "BPMNPlane"), id=f"BPMNPlane_{d.pid}", bpmnElement=f"Collaboration_{d.pid}"
-    )
-    _shape(plane, f"Participant_{d.pid}", pool, isHorizontal="true")
-    for key, _name, _doc in d.lanes:
-        _shape(plane, f"Lane_{key}", lanes[key], isHorizontal="true")
-    for pool_id, box in others.items():
-        _shape(plane, pool_id, box, isHorizontal="true")
-    sc = scene(d, pool, others)
+def write_di(d: Diagram, root: Any) -> None:
+    """One ``BPMNDiagram`` for the collaboration, then one per collapsed subprocess, holding its
+    content (``bpmnElement`` = the subprocess), the way bpmn-js models drill-down."""
+    for plane_of in d.planes():
+        pool, lanes, others = d._layout(plane_of)
+        name = d.pid if plane_of is None else plane_of
+        diagram = etree.SubElement(root, q(BPMNDI, "BPMNDiagram"), id=f"BPMNDiagram_{name}")
+        plane = etree.SubElement(
+            diagram,
+            q(BPMNDI, "BPMNPlane"),
+            id=f"BPMNPlane_{name}",
+            bpmnElement=f"Collaboration_{d.pid}" if plane_of is None else plane_of,
+        )
+        _write_plane(d, plane, plane_of, pool, lanes, others)
+
+
+def _write_plane(
+    d: Diagram, plane: Any, plane_of: str | None, pool: Box, lanes: dict[str, Box], others: dict[str, Box]
+) -> None:
+    nodes = [n for n in d.nodes.values() if d.plane_of(n.id) == plane_of]
+    on = {n.id for n in nodes}
+    col_of = d.column_map(plane_of)
+    if plane_of is None:
+        _shape(plane, f"Participant_{d.pid}", pool, isHorizontal="true")
+        for key, _name, _doc in d.lanes:
+            _shape(plane, f"Lane_{key}", lanes[key], isHorizontal="true")
+        for pool_id, box in others.items():
+            _shape(plane, pool_id, box, isHorizontal="true")
+    else:
+        others = {}
+    sc = scene(d, pool if plane_of is None else None, others, nodes)
     routes: dict[str, list[Point]] = {}
-    for flow in d.flows:
+    flows = [f for f in d.flows if f.source in on]
+    for flow in flows:
         if flow.via:  # grid cells (column, lane, row) -> their centres
-            flow.via = [_cell(lanes, *p) if len(p) == 3 else p for p in flow.via]  # type: ignore[misc]
+            flow.via = [_cell(lanes, col_of(p[0]), p[1], p[2]) if len(p) == 3 else p for p in flow.via]  # type: ignore[misc]
         points = route(d.nodes[flow.source], d.nodes[flow.target], flow)
         if not clear(sc, flow.source, flow.target, points):
             points = detour(sc, flow.source, flow.target) or points
         routes[flow.id] = points
-    for flow_id, _name, source, target, _doc in d.message_flows:
-        routes[flow_id] = _message_points(d, sc, source, target, others)
+    message_flows = d.message_flows if plane_of is None else []
+    for flow_id, _name, source, target, _doc in message_flows:  # to the collapsed subprocess holding an end
+        a, b = (s if s in others else d.shown(s, None) for s in (source, target))
+        routes[flow_id] = _message_points(d, sc, a, b, others)
     links: dict[str, list[Point]] = {}
     for kind, node_id, obj in d.associations:
+        if node_id not in on:
+            continue
         box, data = d.nodes[node_id].box, d.nodes[obj].box
         assert box is not None and data is not None
         a, b = (box, data) if kind == "out" else (data, box)
         tag = "dataInputAssociation" if kind == "in" else "dataOutputAssociation"
         links[f"{tag[:-11]}_{node_id}_{obj}"] = _straight(a, b)
-    borders = [
-        [(b.x, y), (b.right, y)] for b in [pool, *lanes.values(), *others.values()] for y in (b.y, b.bottom)
-    ]
+    boxes = [pool, *lanes.values(), *others.values()] if plane_of is None else []
+    borders = [[(b.x, y), (b.right, y)] for b in boxes for y in (b.y, b.bottom)]
     placer = Placer(sc, [*routes.values(), *links.values(), *borders])
-    order = sorted(d.nodes.values(), key=lambda n: (n.kind != "subProcess", n.kind == "boundaryEvent"))
+    order = sorted(nodes, key=lambda n: (n.kind != "subProcess", n.kind == "boundaryEvent"))
     labels: dict[str, Box] = {}
     for node in order:
         if node.name and (node.kind.endswith(("Event", "Gateway")) or node.kind == "dataObjectReference"):
             labels[node.id] = placer.node(node)
-    for flow in d.flows:
+    for flow in flows:
         if flow.name:
             labels[flow.id] = placer.flow(flow.id, flow.name, flow.source, flow.target, routes[flow.id])
-    for flow_id, name, source, target, _doc in d.message_flows:
+    for flow_id, name, source, target, _doc in message_flows:
         if name:
-            labels[flow_id] = placer.flow(flow_id, name, source, target, routes[flow_id])
+            a, b = (s if s in others else d.shown(s, None) for s in (source, target))
+            labels[flow_id] = placer.flow(flow_id, name, a, b, routes[flow_id])
     for node in order:
         assert node.box is not None
-        extra = {"isExpanded": "true"} if node.kind == "subProcess" else {}
+        extra: dict[str, str] = {}
+        if node.kind == "subProcess":
+            extra["isExpanded"] = "false" if node.spec.get("collapsed") else "true"
         if node.kind == "exclusiveGateway":
             extra["isMarkerVisible"] = "true"
         _shape(plane, node.id, node.box, label=labels.get(node.id), **extra)
-    for flow in d.flows:
+    for flow in flows:
         _edge(plane, flow.id, routes[flow.id], labels.get(flow.id))
-    for flow_id, _name, _source, _target, _doc in d.message_flows:
+    for flow_id, _name, _source, _target, _doc in message_flows:
         _edge(plane, flow_id, routes[flow_id], labels.get(flow_id))
     for link_id, points in links.items():
         _edge(plane, link_id, points)

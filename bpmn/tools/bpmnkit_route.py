@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from bpmnkit import Box, Diagram
+from bpmnkit import Box, Diagram, Node
 
 from workflow.diagram_layout import CLEARANCE, meets, name_box
 
@@ -33,29 +33,36 @@ class Scene:
     containers: dict[str, Box]  # expanded subprocesses and the process's pool
     parents: dict[str, set[str]]  # node id -> containers holding it
     hosts: dict[str, str]  # boundary event -> host
+    pools: set[str] = field(default_factory=set)  # black-box pools
 
 
-def scene(d: Diagram, pool: Box, others: dict[str, Box]) -> Scene:
+def scene(d: Diagram, pool: Box | None, others: dict[str, Box], nodes: list[Node] | None = None) -> Scene:
+    """The shapes of one plane: ``nodes`` (all of them by default) inside the process's ``pool``
+    (None on a subprocess's own plane, which draws no pool)."""
     main = f"Participant_{d.pid}"
     solids: dict[str, Box] = dict(others)
-    containers: dict[str, Box] = {main: pool}
+    containers: dict[str, Box] = {main: pool} if pool is not None else {}
     parents: dict[str, set[str]] = {pool_id: set() for pool_id in others}
     hosts: dict[str, str] = {}
-    solids[f"{main}#name"] = Box(pool.x, pool.y, HEADER * 2, pool.h)  # the pool's and lanes' names
-    for node in d.nodes.values():
+    if pool is not None:
+        solids[f"{main}#name"] = Box(pool.x, pool.y, HEADER * 2, pool.h)  # the pool's and lanes' names
+    drawn = list(d.nodes.values()) if nodes is None else nodes
+    for node in drawn:
         assert node.box is not None
-        (containers if node.kind == "subProcess" else solids)[node.id] = node.box
-        if node.kind == "subProcess":
+        expanded = node.kind == "subProcess" and not node.spec.get("collapsed")
+        (containers if expanded else solids)[node.id] = node.box
+        if expanded:
             r = name_box(node.name, node.box.x, node.box.y, node.box.w)
             solids[f"{node.id}#name"] = Box(r.x, r.y, r.w, r.h)
-        chain, parent = {main}, node.parent
-        while parent is not None:
+    for node in drawn:
+        chain, parent = {main} if pool is not None else set(), node.parent
+        while parent is not None and parent in containers:
             chain.add(parent)
             parent = d.nodes[parent].parent
         parents[node.id] = chain
         if node.kind == "boundaryEvent":
             hosts[node.id] = node.spec["host"]
-    return Scene(solids, containers, parents, hosts)
+    return Scene(solids, containers, parents, hosts, set(others))
 
 
 def clear(sc: Scene, source: str, target: str, points: list[Point]) -> bool:
@@ -151,7 +158,7 @@ def _ports(sc: Scene, node: str, other: str) -> list[tuple[Point, Point, Point]]
     d = MARGIN + 1
     if node in sc.hosts:  # a boundary event leaves downwards, away from its host
         return [((box.cx, box.bottom), (box.cx, box.bottom + d), (0, 1))]
-    if not sc.parents[node]:  # a black-box pool: anywhere on its long sides
+    if node in sc.pools:  # a black-box pool: anywhere on its long sides
         far = sc.solids.get(other) or sc.containers[other]
         xs = [far.cx + k * 20 for k in range(-40, 41) if box.x + 20 <= far.cx + k * 20 <= box.right - 20]
         return [((x, box.y), (x, box.y - d), (0, -1)) for x in xs] + [

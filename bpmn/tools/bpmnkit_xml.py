@@ -12,7 +12,6 @@ from lxml import etree
 
 
 def write(d: Diagram, path: Path) -> None:
-    pool, lane_boxes, others = d._layout()
     root = etree.Element(
         q(BPMN, "definitions"),
         nsmap=NSMAP,
@@ -62,7 +61,7 @@ def write(d: Diagram, path: Path) -> None:
         _doc(etree.SubElement(proc, q(BPMN, "dataObject"), id=obj_id, name=name), f"Data object {obj_id}.")
     from bpmnkit_di import write_di  # the DI half lives in its own module
 
-    write_di(d, root, pool, lane_boxes, others)
+    write_di(d, root)
     etree.indent(root, space="  ")
     path.write_bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))
 
@@ -103,7 +102,10 @@ def _write_node(d: Diagram, parent_el: Any, node: Node) -> None:
     if "default" in spec:
         attrs["default"] = spec["default"]
     el = etree.SubElement(parent_el, q(BPMN, node.kind), **attrs)
-    _doc(el, mark(d.pid, node.id) + node.doc)
+    role = ""
+    if node.kind == "userTask" and d.plane_of(node.id) is not None:  # its plane draws no lanes
+        role = f"办理：{next(name for key, name, _doc in d.lanes if key == node.lane)}（泳道）。"
+    _doc(el, mark(d.pid, node.id) + role + node.doc)
     ext = _extensions(node)
     if ext is not None:
         el.append(ext)

@@ -12,13 +12,13 @@ _CYCLE = {
     "五(二)；三": "Task_indicators",
     "五(一)": "Invitees Invite Start_invite Prepare Throw_invite Receive_outcome End_invite",
     "五(四)": (
-        "Rank Check Publish_by Task_publish Publish Notice_period Notice Start_notice Gw_notice Receive_objection "
+        "Select Start_select End_select Rank Check Publish_by Task_publish Publish Notice_period Notice Start_notice Gw_notice Receive_objection "
         "Fork_objection Task_objection Record_objection End_objection Timer_notice_end End_notice "
         "Close_notice Task_report"
     ),
     "五(四)；二": "Task_select",
     "五(五)": (
-        "Split Task_name Named Register_sh Gw_national Task_national Msg_national From_state Gw_national_in "
+        "Naming Start_naming End_naming Split Task_name Named Register_sh Gw_national Task_national Msg_national From_state Gw_national_in "
         "Register_cn No_national Gw_national_out Join"
     ),
     "五(五)；六": "Start_management Start_named Throw_named End_named",

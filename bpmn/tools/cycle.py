@@ -114,14 +114,14 @@ def build() -> Diagram:
         "国家（国家卫生健康委、国家发展改革委）",
         "The State: names national demonstration cities.",
         "bottom",
-        cols=(25, 29),
+        cols=(25, 26),
     )
     d.pool(
         "Pool_titles",
         "示范区管理",
         "Title management: one case per named Shanghai demonstration district.",
         "bottom",
-        cols=(30, 35),
+        cols=(27, 35),
     )
 
     d.add(
@@ -211,6 +211,7 @@ def build() -> Diagram:
         "邀请各区并收集申报结果；其间市有关部门可作出调整各区期限的决定（本地做法）。Invite the districts and collect "
         "their outcomes; meanwhile the municipal departments may move a stage's deadline for every district at once.",
         None,
+        collapsed=True,
     ):
         d.add("startEvent", "Start_collect", "", "Invitations and the deadline decision start together.", "city", 4, 3)
         d.add("parallelGateway", "Fork_collect", "", "Invite, and keep the deadline decision open.", "city", 5, 3)
@@ -453,5 +454,22 @@ def build() -> Diagram:
         "Throw_named",
         "Pool_titles",
         "A named district's title management starts (message title_named).",
+    )
+    d.wrap(
+        "Select",
+        "评审遴选",
+        "统一评审遴选并发布公示（五(四)），全部由市有关部门办理。Unified review and selection, then the "
+        "notice is published; every task here is the municipal departments' (市有关部门).",
+        "city",
+        (11, 16),
+    )
+    d.wrap(
+        "Naming",
+        "审核命名",
+        "市级审批命名示范区，同时市有关部门录入国家审核命名结果（五(五)）。The approver names the districts "
+        "(市级审批: 审核批准并命名) while the municipal departments record the State's naming result "
+        "(市有关部门: 录入国家审核命名结果).",
+        "city",
+        (27, 34),
     )
     return d

@@ -56,6 +56,7 @@ def build(d: Diagram) -> None:
         "For each named district: start its title management (annual reports, supervision).",
         "approver",
         multi=("shanghai_titles", "title_item", None, None),
+        collapsed=True,
     ):
         d.add("startEvent", "Start_named", "", "One named district.", "approver", 31, 0)
         d.add(

@@ -80,6 +80,7 @@ def build(d: Diagram) -> None:
         "time (17:00 unless the cycle sets another) of its last working day; each objection is decided by municipal staff while the notice runs, "
         "and the period closes once every objection received is decided.",
         "city",
+        collapsed=True,
     ):
         d.add("startEvent", "Start_notice", "", "Notice published.", "city", 17, 0)
         d.add("exclusiveGateway", "Gw_notice", "", "Wait for objections.", "city", 18, 0)

@@ -76,6 +76,7 @@ def stage_window(
         f"{zh}阶段及其期限：阶段工作与期限监视并行，先结束的一方结束另一方。The {en} stage beside its deadline "
         "watch; whichever ends first ends the other.",
         None,
+        collapsed=True,
     ):
         d.add("startEvent", f"Start_{key}_window", "", "Stage and deadline start together.", lane, col, row)
         d.add("parallelGateway", f"Fork_{key}", "", "Stage and deadline watch in parallel.", lane, col + 1, row)

@@ -93,6 +93,7 @@ def build() -> Diagram:
         "Every year: the report window opens, the district reports by the due "
         "date (reminded before it), municipal staff review; findings are referred for verification.",
         None,
+        collapsed=True,
     ):
         d.add("startEvent", "Start_annual", "", "Management starts.", "city", 2, 0)
         d.add("exclusiveGateway", "Gw_year", "", "Next report year.", "city", 3, 0)

@@ -1,6 +1,7 @@
 """The auditor in Chromium: finds 静安's revocation case, moves the replay slider to the
 verification step and sees it marked done on the diagram, downloads the evidence bundle, and the
-bundle checks offline. Screenshot: audit.png (see test_browser__inbox for SHANYU_SCREENSHOT_DIR)."""
+bundle checks offline; on 闵行's application the replay follows a step into a collapsed subprocess's
+plane, and the breadcrumbs and drill-down lead to the current task. Screenshot: audit.png (see test_browser__inbox for SHANYU_SCREENSHOT_DIR)."""
 
 from __future__ import annotations
 
@@ -50,5 +51,26 @@ def test_the_auditor_replays_a_case_on_its_diagram_and_takes_its_bundle(
         download.value.save_as(str(saved))
         result = check_bundle(read_bundle(saved.read_text(encoding="utf-8")), Engine())
         assert result.ok, result
+
+        # 闵行's application: its last step filed the application (申报, inside a collapsed subprocess),
+        # which made the self-assessment current (inside another). The replay opens the plane of the
+        # step's element; the process plane marks the collapsed subprocess holding the current task.
+        page.goto(base + "/audit")
+        page.select_option("select[name=district]", "310112")
+        page.select_option("select[name=process]", "district_application")
+        page.click("form.filters button[type=submit]")
+        page.locator("tr[data-case] a").first.click()
+        last = page.locator("#replay-slider").get_attribute("max")
+        page.wait_for_selector(f"#diagram[data-ready='{last}']", timeout=20_000)
+        filed = page.locator("#diagram g.djs-element.shanyu-done[data-element-id='Task_file']")
+        assert filed.count() == 1 and filed.is_visible()
+        page.screenshot(path=str(folder / "audit-drilldown.png"), full_page=True)
+        page.locator("#diagram .bjs-breadcrumbs li").first.locator(".bjs-crumb").click()
+        holder = page.locator("#diagram g.djs-element.shanyu-current[data-element-id='Window_self']")
+        assert holder.count() == 1 and holder.is_visible()
+        assert page.locator("#diagram g.djs-element.shanyu-done[data-element-id='Window_apply']").count() == 1
+        page.locator("#diagram .djs-overlays[data-container-id='Window_self'] .bjs-drilldown").click()
+        task = page.locator("#diagram g.djs-element.shanyu-current[data-element-id='Task_self']")
+        assert task.count() == 1 and task.is_visible()
     finally:
         context.close()

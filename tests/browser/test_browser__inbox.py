@@ -1,7 +1,8 @@
 """The staff's pages in Chromium, on the demo: a district officer signs in, claims the
 self-assessment, uploads the report and a material, submits it with a field that is not a number,
 sees the message under that field (the uploads kept), saves a draft, comes back to it, fixes it and
-completes it; a colleague no longer sees the task;
+completes it (the diagram opens the plane of the collapsed subprocess that holds
+the task); a colleague no longer sees the task;
 an intention goes from the department to the leadership; the pages switch to English.
 
 Screenshots go to ``tmp_path``, or to ``SHANYU_SCREENSHOT_DIR`` when it is set (the README's
@@ -54,6 +55,13 @@ def test_an_officer_works_a_task_from_claim_to_completion(browser: Any, demo_ser
         page.click("button[name=claim]")
         assert "已领取" in page.locator(".flash").inner_text()
         page.wait_for_selector("#diagram[data-ready='1']", timeout=20_000)
+        # the task is inside collapsed subprocesses: the viewer opens their plane and marks it there
+        current = page.locator("#diagram g.djs-element.shanyu-current[data-element-id='Task_self']")
+        assert current.count() == 1 and current.is_visible()
+        page.locator("#diagram").screenshot(path=str(folder / "task-diagram.png"))
+        page.locator("#diagram .bjs-breadcrumbs li").first.locator(".bjs-crumb").click()  # up to the process
+        holder = page.locator("#diagram g.djs-element.shanyu-current[data-element-id='Window_self']")
+        assert holder.count() == 1 and holder.is_visible()
 
         # every indicator item, the places with a typo, a summary and the materials
         for box in page.locator("input[name^='f.self_scores.']").all():

@@ -14,13 +14,26 @@
           marked.forEach(function (m) { canvas.removeMarker(m[0], m[1]); });
           marked = [];
           var registry = viewer.get("elementRegistry");
-          (state.completed || []).forEach(function (id) {
-            if (registry.get(id)) { canvas.addMarker(id, "shanyu-done"); marked.push([id, "shanyu-done"]); }
-          });
+          var planes = window.ShanyuPlanes;
+          function mark(id, marker) {
+            if (registry.get(id) && !canvas.hasMarker(id, "shanyu-current")) {
+              canvas.addMarker(id, marker);
+              marked.push([id, marker]);
+            }
+          }
+          // active first: a collapsed subprocess holding an active element reads as active
           (state.active || []).forEach(function (id) {
-            if (registry.get(id)) { canvas.addMarker(id, "shanyu-current"); marked.push([id, "shanyu-current"]); }
+            mark(id, "shanyu-current");
+            planes.holders(registry, id).forEach(function (h) { mark(h, "shanyu-current"); });
+          });
+          (state.completed || []).forEach(function (id) {
+            mark(id, "shanyu-done");
+            planes.holders(registry, id).forEach(function (h) { mark(h, "shanyu-done"); });
           });
           var e = state.event || {};
+          // follow the step's element (or the first active one) to the plane that draws it
+          var follow = [e.bpmn_id].concat(state.active || []).filter(function (id) { return id && registry.get(id); });
+          if (follow.length) { planes.openPlaneOf(canvas, registry, follow[0]); }
           label.textContent = state.ok ? "#" + e.seq + " " + e.at + " " + e.actor + " · " + e.type_zh : "#" + seq + " ✘ " + state.note;
           box.dataset.ready = String(seq);
           document.querySelectorAll("tr[data-seq]").forEach(function (row) {

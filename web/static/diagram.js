@@ -1,5 +1,7 @@
 // Shows a case's diagram with bpmn-js's navigated viewer (drag to move, Ctrl + wheel to zoom)
-// and marks the current task; a large diagram opens around the current task.
+// and marks the current task; a large diagram opens around the current task. A task inside a
+// collapsed subprocess is on that subprocess's own plane: the viewer opens that plane and marks the
+// collapsed subprocess(es) holding it on the planes above, so the breadcrumbs lead back to it.
 // The element #diagram carries data-src (the BPMN XML's address) and data-current (the element id).
 (function () {
   "use strict";
@@ -19,7 +21,10 @@
         var element = current && registry.get(current);
         canvas.zoom("fit-viewport");
         if (element) {
+          var planes = window.ShanyuPlanes;
           canvas.addMarker(current, "shanyu-current");
+          planes.holders(registry, current).forEach(function (id) { canvas.addMarker(id, "shanyu-current"); });
+          planes.openPlaneOf(canvas, registry, current);
           if (canvas.zoom() < 0.7) {
             var outer = canvas.viewbox().outer;
             var scale = 0.9;
