@@ -20,7 +20,6 @@ from workflow.diagram_layout import MIN_READABLE_SCALE, check_file
 BPMN_DIR = Path(__file__).resolve().parents[2] / "bpmn"
 DIAGRAMS = ["district_application.bpmn", "creation_cycle.bpmn", "title_management.bpmn", "revocation.bpmn"]
 TOO_WIDE = {
-    ("district_application.bpmn", "Collaboration_district_application"),
     ("revocation.bpmn", "Collaboration_revocation"),
 }
 PLANES = [(name, plane) for name in DIAGRAMS for plane in check_file(BPMN_DIR / name).planes]
