@@ -56,9 +56,11 @@ _TITLES = {
 }
 _REVOCATION = {
     "六": (
-        "Start_request Title Gw_title End_no_title Task_verify Gw_verified Notify_dismissed End_dismissed "
+        "Start_request Verify Start_verify End_verify_referred Gw_referred End_verified Title Gw_title End_no_title "
+        "Task_verify Gw_verified Notify_dismissed End_dismissed "
         "Gw_decide Task_confirm Gw_decision Revoke_direct Reg_revoke Throw_revoked Notify_revoked End_revoked "
-        "Gw_close Reg_close Gw_closed Notify_closed End_closed Plan_rectify Reg_rectify Notify_rectify"
+        "Gw_close Reg_close Gw_closed Notify_closed End_closed Rectify Start_rectify Plan_rectify Reg_rectify "
+        "Notify_rectify Gw_rectified"
     ),
     "六(一)；六(二)；六(三)": "Check_request Decide Prepare",
 }
