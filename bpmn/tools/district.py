@@ -137,9 +137,9 @@ def stage_phase(d: Diagram, key: str, lane: str, col: float, row: float = 0) -> 
     with d.sub(
         f"Phase_{key}",
         f"{zh}及逾期处理",
-        f"{zh}阶段（期限内）及期限届满后的逾期处理；逾期时设定申报结果并由阶段后的网关转去报送结果。The {en} stage "
-        "within its deadline, and the close of the application by 市有关部门 when the deadline passed "
-        "(missed_stage and the outcome are set inside and read after the phase).",
+        f"{zh}阶段（期限内）及期限届满后的逾期处理；missed_stage 和逾期时的申报结果在子流程内设定并带出，阶段后据此转去"
+        f"报送结果。The {en} stage within its deadline, and the close of the application by 市有关部门 when the "
+        "deadline passed (missed_stage and the outcome are set inside and read after the phase).",
         None,
         collapsed=True,
     ):
