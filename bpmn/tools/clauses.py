@@ -26,19 +26,19 @@ _CYCLE = {
 }
 _DISTRICT = {
     "五(一)": (
-        "Start_invited Init Window_apply Start_apply_window Fork_apply Stage_apply Start_apply Task_intention "
+        "Start_invited Init Phase_apply Start_apply_phase End_apply_in_time End_apply_overdue Window_apply Start_apply_window Fork_apply Stage_apply Start_apply Task_intention "
         "Task_leadership Gw_leadership End_filed End_declined End_apply_done Gw_applied Declined "
         "Timer_apply_deadline Note_apply_missed End_apply_missed Gw_apply_missed"
     ),
     "五(一)；四(二)": "Task_file",
     "五(二)": (
-        "Window_self Start_self_window Fork_self Stage_self Start_self End_self End_self_done Timer_self_deadline "
+        "Phase_self Start_self_phase End_self_in_time End_self_overdue Gw_self_done Window_self Start_self_window Fork_self Stage_self Start_self End_self End_self_done Timer_self_deadline "
         "Note_self_missed End_self_missed Gw_self_missed"
     ),
     "五(二)；三": "Task_self",
     "五(二)；一": "Score_self",
     "五(三)": (
-        "Window_audit Start_audit_window Fork_audit Stage_audit Start_audit Task_assign End_audit End_audit_done "
+        "Phase_audit Start_audit_phase End_audit_overdue End_audit_concluded Window_audit Start_audit_window Fork_audit Stage_audit Start_audit Task_assign End_audit End_audit_done "
         "Audited Timer_audit_deadline Note_audit_missed End_audit_missed Gw_audit_missed"
     ),
     "五(三)；三": "Task_audit",
@@ -56,9 +56,11 @@ _TITLES = {
 }
 _REVOCATION = {
     "六": (
-        "Start_request Title Gw_title End_no_title Task_verify Gw_verified Notify_dismissed End_dismissed "
+        "Start_request Verify Start_verify End_verify_referred Gw_referred End_verified Title Gw_title End_no_title "
+        "Task_verify Gw_verified Notify_dismissed End_dismissed "
         "Gw_decide Task_confirm Gw_decision Revoke_direct Reg_revoke Throw_revoked Notify_revoked End_revoked "
-        "Gw_close Reg_close Gw_closed Notify_closed End_closed Plan_rectify Reg_rectify Notify_rectify"
+        "Gw_close Reg_close Gw_closed Notify_closed End_closed Rectify Start_rectify Plan_rectify Reg_rectify "
+        "Notify_rectify Gw_rectified"
     ),
     "六(一)；六(二)；六(三)": "Check_request Decide Prepare",
 }

@@ -126,8 +126,33 @@ def stage_window(
         d.chain(f"Timer_{key}_deadline", f"Note_{key}_missed", f"End_{key}_missed")
 
 
-def missed_handling(d: Diagram, key: str, col: float, row: float, next_node: str) -> str:
-    """After the window: a passed deadline goes to 市有关部门, who record the case's close."""
+@contextmanager
+def stage_phase(d: Diagram, key: str, lane: str, col: float, row: float = 0) -> Iterator[None]:
+    """A stage with its deadline and what follows a missed deadline, in one collapsed subprocess
+    (``Phase_<key>``, drawn on its own plane): the caller builds the stage's window
+    (``stage_window``) inside the ``with``, starting at column ``col``. The phase ends at
+    ``End_<key>_in_time`` or, after 逾期处理, at ``End_<key>_overdue`` with the outcome set; the
+    gateway after the phase tells the two apart by ``missed_stage``."""
+    _stage, zh, en = STAGES[key]
+    with d.sub(
+        f"Phase_{key}",
+        f"{zh}及逾期处理",
+        f"{zh}阶段（期限内）及期限届满后的逾期处理；missed_stage 和逾期时的申报结果在子流程内设定并带出，阶段后据此转去"
+        f"报送结果。The {en} stage within its deadline, and the close of the application by 市有关部门 when the "
+        "deadline passed (missed_stage and the outcome are set inside and read after the phase).",
+        None,
+        collapsed=True,
+    ):
+        d.add("startEvent", f"Start_{key}_phase", "", f"{zh}阶段开始。The {en} phase starts.", lane, col - 1, row,
+              edge=True)
+        yield
+        d.flow(f"Start_{key}_phase", f"Window_{key}")
+
+
+def missed_handling(d: Diagram, key: str, col: float, row: float, next_node: str | None = None) -> None:
+    """After the window, inside the phase: a passed deadline goes to 市有关部门, who record the case's
+    close (ending at ``End_<key>_overdue``); a stage done in time goes on to ``next_node`` or, without
+    one, ends the phase at ``End_<key>_in_time``."""
     stage, zh, en = STAGES[key]
     d.add("exclusiveGateway", f"Gw_{key}_missed", "期限内完成？", f"Was the {en} stage done in time?", "city",
           col, row)
@@ -156,9 +181,14 @@ def missed_handling(d: Diagram, key: str, col: float, row: float, next_node: str
     d.flow(f"Window_{key}", f"Gw_{key}_missed")
     d.flow(f"Gw_{key}_missed", f"Task_{key}_overdue", "逾期", "Deadline passed.",
            condition=f'missed_stage == "{stage}"')
+    if next_node is None:
+        next_node = d.add("endEvent", f"End_{key}_in_time", "按期完成", f"The {en} stage was done in time.", "city",
+                          col + 1, row, edge=True)
     d.flow(f"Gw_{key}_missed", next_node, "按期", "Done in time.", default=True)
     d.flow(f"Task_{key}_overdue", f"Missed_{key}")
-    return f"Missed_{key}"
+    d.add("endEvent", f"End_{key}_overdue", "逾期结束", f"The application closes at the {en} stage.", "city",
+          col + 3, row + 1, edge=True)
+    d.flow(f"Missed_{key}", f"End_{key}_overdue")
 
 
 def build() -> Diagram:
@@ -215,71 +245,73 @@ def build() -> Diagram:
     )
 
     # -- stage 1: application ----------------------------------------------------------------
-    with stage_window(d, "apply", "district", 2, 0):
-        with d.sub(
-            "Stage_apply",
-            "申报阶段",
-            "Application stage: the intention is drafted, approved by the district "
-            "leadership and filed in the name of the district people's government, by the application "
-            "deadline.",
-            None,
-        ):
-            d.add("startEvent", "Start_apply", "", "Stage start.", "district", 4, 0)
-            d.add(
-                "userTask",
-                "Task_intention",
-                "拟定创建意向",
-                "Draft the intention to apply.",
-                "district",
-                5,
-                0,
-                form="forms/intention.json",
-                instructions="请区有关部门（区教育局、区卫生健康委、区发展改革委）拟定创建意向：说明创建目标、牵头部门和工作安排，"
-                "并上传相关材料。提交后报区委、区政府研究。",
-            )
-            d.add(
-                "userTask",
-                "Task_leadership",
-                "研究创建意向",
-                "District leadership study the intention and approve or decline.",
-                "leader",
-                6,
-                0,
-                form="forms/leadership_decision.json",
-                instructions="请区委、区政府研究区有关部门报送的创建意向，作出同意申报或不申报的决定，并填写研究意见。",
-            )
-            d.add("exclusiveGateway", "Gw_leadership", "是否同意申报？", "Approved?", "leader", 7, 0)
-            d.add(
-                "userTask",
-                "Task_file",
-                "以区人民政府名义提出申请",
-                "File the application in the name of the district people's government, with the district's "
-                "creation plan (targets, evaluation content, incentives).",
-                "district",
-                8,
-                0,
-                form="forms/application.json",
-                instructions="请以区人民政府名义提出创建申请：填写申请文号、日期，上传盖章的申请文件，并附本区具体创建方案"
-                "（明确目标任务、细化评估内容、建立激励机制）。须在申报期限前提交。",
-            )
-            d.add("endEvent", "End_filed", "已提出申请", "Application filed.", "district", 9, 0)
-            d.add("endEvent", "End_declined", "决定不申报", "The leadership declined.", "leader", 8, 1)
-            d.chain("Start_apply", "Task_intention", "Task_leadership", "Gw_leadership")
-            d.flow(
-                "Gw_leadership", "Task_file", "同意", "Approve.", condition='leadership_decision == "approve"'
-            )
-            d.flow("Gw_leadership", "End_declined", "不申报", "Decline.", default=True)
-            d.flow("Task_file", "End_filed")
-    d.chain("Start_invited", "Init", "Window_apply")
-    d.add("exclusiveGateway", "Gw_applied", "是否申报？", "Did the district apply?", "district", 13, 0)
-    missed_apply = missed_handling(d, "apply", 12, 0, "Gw_applied")
+    with stage_phase(d, "apply", "district", 2):
+        with stage_window(d, "apply", "district", 2, 0):
+            with d.sub(
+                "Stage_apply",
+                "申报阶段",
+                "Application stage: the intention is drafted, approved by the district "
+                "leadership and filed in the name of the district people's government, by the application "
+                "deadline.",
+                None,
+            ):
+                d.add("startEvent", "Start_apply", "", "Stage start.", "district", 4, 0)
+                d.add(
+                    "userTask",
+                    "Task_intention",
+                    "拟定创建意向",
+                    "Draft the intention to apply.",
+                    "district",
+                    5,
+                    0,
+                    form="forms/intention.json",
+                    instructions="请区有关部门（区教育局、区卫生健康委、区发展改革委）拟定创建意向：说明创建目标、牵头部门和工作安排，"
+                    "并上传相关材料。提交后报区委、区政府研究。",
+                )
+                d.add(
+                    "userTask",
+                    "Task_leadership",
+                    "研究创建意向",
+                    "District leadership study the intention and approve or decline.",
+                    "leader",
+                    6,
+                    0,
+                    form="forms/leadership_decision.json",
+                    instructions="请区委、区政府研究区有关部门报送的创建意向，作出同意申报或不申报的决定，并填写研究意见。",
+                )
+                d.add("exclusiveGateway", "Gw_leadership", "是否同意申报？", "Approved?", "leader", 7, 0)
+                d.add(
+                    "userTask",
+                    "Task_file",
+                    "以区人民政府名义提出申请",
+                    "File the application in the name of the district people's government, with the district's "
+                    "creation plan (targets, evaluation content, incentives).",
+                    "district",
+                    8,
+                    0,
+                    form="forms/application.json",
+                    instructions="请以区人民政府名义提出创建申请：填写申请文号、日期，上传盖章的申请文件，并附本区具体创建方案"
+                    "（明确目标任务、细化评估内容、建立激励机制）。须在申报期限前提交。",
+                )
+                d.add("endEvent", "End_filed", "已提出申请", "Application filed.", "district", 9, 0)
+                d.add("endEvent", "End_declined", "决定不申报", "The leadership declined.", "leader", 8, 1)
+                d.chain("Start_apply", "Task_intention", "Task_leadership", "Gw_leadership")
+                d.flow(
+                    "Gw_leadership", "Task_file", "同意", "Approve.", condition='leadership_decision == "approve"'
+                )
+                d.flow("Gw_leadership", "End_declined", "不申报", "Decline.", default=True)
+                d.flow("Task_file", "End_filed")
+        missed_handling(d, "apply", 12, 0)
+    d.chain("Start_invited", "Init", "Phase_apply")
+    d.add("exclusiveGateway", "Gw_applied", "是否申报？", "Did the district apply in time?", "district", 16, 0)
+    d.flow("Phase_apply", "Gw_applied")
     d.add(
         "scriptTask",
         "Declined",
         "记录不申报",
         "Outcome: the district declined.",
         "district",
-        14,
+        17,
         1,
         script=outcome("declined", "application", 'f"区委区政府决定不申报：{leadership_opinion}"'),
     )
@@ -287,5 +319,5 @@ def build() -> Diagram:
 
     import district_stages  # stages 2 and 3 and the outcome (they use the helpers above)
 
-    district_stages.build(d, missed_apply)
+    district_stages.build(d)
     return d

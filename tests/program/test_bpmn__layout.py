@@ -2,11 +2,7 @@
 a shape it does not connect or across a container it does not enter, no label sits on a shape or on
 another label, and each plane (the collaboration's, and each collapsed subprocess's own plane that
 bpmn-js drills down into) fits a 1920×1080 screen at a readable zoom, checked from the DI
-coordinates by ``workflow.diagram_layout``.
-
-The planes that are still too wide are strict xfails: they need new subprocess boundaries, which
-change process structure (docs/architecture.md, "图面布局"); a strict xfail turns red the day its
-plane becomes readable, so the mark is removed.
+coordinates by ``workflow.diagram_layout`` (docs/architecture.md, "图面布局").
 """
 
 from __future__ import annotations
@@ -19,10 +15,6 @@ from workflow.diagram_layout import MIN_READABLE_SCALE, check_file
 
 BPMN_DIR = Path(__file__).resolve().parents[2] / "bpmn"
 DIAGRAMS = ["district_application.bpmn", "creation_cycle.bpmn", "title_management.bpmn", "revocation.bpmn"]
-TOO_WIDE = {
-    ("district_application.bpmn", "Collaboration_district_application"),
-    ("revocation.bpmn", "Collaboration_revocation"),
-}
 PLANES = [(name, plane) for name in DIAGRAMS for plane in check_file(BPMN_DIR / name).planes]
 
 
@@ -36,18 +28,7 @@ def test_no_label_overlaps_a_shape_or_another_label(name: str) -> None:
     assert check_file(BPMN_DIR / name).label_overlaps == []
 
 
-@pytest.mark.parametrize(
-    ("name", "plane"),
-    [
-        pytest.param(
-            *p,
-            marks=pytest.mark.xfail(strict=True, reason="wider than the screen; new boundaries proposed, not done"),
-        )
-        if p in TOO_WIDE
-        else p
-        for p in PLANES
-    ],
-)
+@pytest.mark.parametrize(("name", "plane"), PLANES)
 def test_each_plane_reads_at_fit_to_screen_zoom(name: str, plane: str) -> None:
     scale, extent = check_file(BPMN_DIR / name).planes[plane]
     assert scale >= MIN_READABLE_SCALE, f"{plane} fits at {scale:.2f} ({extent.w:.0f}×{extent.h:.0f})"
