@@ -353,7 +353,7 @@ def name_box(name: str, x: float, y: float, w: float) -> Rect:
 
 def meets(a: Point, b: Point, box: Any) -> bool:
     """Whether segment a→b meets the closed rectangle ``box`` (Liang–Barsky clipping); ``box`` is
-    anything with ``x``, ``y``, ``right`` and ``bottom`` (the diagram generator passes its own boxes)."""
+    anything with ``x``, ``y``, ``right`` and ``bottom``."""
     t0, t1 = 0.0, 1.0
     dx, dy = b[0] - a[0], b[1] - a[1]
     for p, q in ((-dx, a[0] - box.x), (dx, box.right - a[0]), (-dy, a[1] - box.y), (dy, box.bottom - a[1])):
