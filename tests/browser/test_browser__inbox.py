@@ -60,6 +60,10 @@ def test_an_officer_works_a_task_from_claim_to_completion(browser: Any, demo_ser
         assert current.count() == 1 and current.is_visible()
         page.locator("#diagram").screenshot(path=str(folder / "task-diagram.png"))
         page.locator("#diagram .bjs-breadcrumbs li").first.locator(".bjs-crumb").click()  # up to the process
+        # two levels: the stage (创建自评及逾期处理) holds the window (创建自评（期限内）) holding the task
+        phase = page.locator("#diagram g.djs-element.shanyu-current[data-element-id='Phase_self']")
+        assert phase.count() == 1 and phase.is_visible()
+        page.locator("#diagram .djs-overlays[data-container-id='Phase_self'] .bjs-drilldown").click()
         holder = page.locator("#diagram g.djs-element.shanyu-current[data-element-id='Window_self']")
         assert holder.count() == 1 and holder.is_visible()
 
