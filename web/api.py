@@ -33,7 +33,7 @@ from web.api_auth import actor_in, auth, issue_token, token_hours
 from web.auth import login_limits, signed_in_user
 from web.cli_cases import task_dict
 from web.extensions import csrf
-from web.inbox import instructions_of, task_data
+from web.inbox import guidance_of, instructions_of, task_data
 from workflow import history
 from workflow.cases import human_row
 from workflow.clock import SHANGHAI
@@ -197,6 +197,7 @@ def get_task(task_id: int) -> ResponseReturnValue:
                 "completed_at": _local(task.completed_at), "completed_by": task.completed_by,
                 "process_name": version.name or version.process_id, "version": version.version,
                 "instructions": instructions_of(engine, session, version.id, task.bpmn_id),
+                "guidance": guidance_of(engine, session, version.id, task.bpmn_id),
                 "data": data, "form": task.form, "schema": schema,
                 "publication": publication_status(data, g.now.astimezone(SHANGHAI).date()),
                 "draft": {"data": draft[0], "saved_at": _local(draft[1])} if draft else None}

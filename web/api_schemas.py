@@ -88,6 +88,8 @@ class TaskDetailOut(TaskOut):
     process_name = String(required=True)
     version = Integer(required=True)
     instructions = String(required=True, metadata={"description": "the diagram's documentation of the task"})
+    guidance = String(required=True, metadata={
+        "description": "what the diagram tells the person doing the task (instructionsForEndUser), or empty"})
     data = Dict(required=True, metadata={"description": "the task's data in its case"})
     form = String(allow_none=True, metadata={"description": "the form's file in the deployed bundle"})
     schema = Dict(allow_none=True, metadata={"description": "the form's JSON Schema (with x-ui hints), or null"})

@@ -151,13 +151,24 @@ def task_data(session: Session, task: TaskView) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def instructions_of(engine: Engine, session: Session, version_id: int, bpmn_id: str) -> str:
+def _task_spec(engine: Engine, session: Session, version_id: int, bpmn_id: str) -> Any:
     spec, subprocess_specs = engine.cases.specs_for(session, version_id)
     for candidate in (spec, *subprocess_specs.values()):
         task_spec = candidate.task_specs.get(bpmn_id)
         if task_spec is not None:
-            return str(getattr(task_spec, "documentation", None) or "")
-    return ""
+            return task_spec
+    return None
+
+
+def instructions_of(engine: Engine, session: Session, version_id: int, bpmn_id: str) -> str:
+    """The diagram's documentation of the task (its clause mark first)."""
+    return str(getattr(_task_spec(engine, session, version_id, bpmn_id), "documentation", None) or "")
+
+
+def guidance_of(engine: Engine, session: Session, version_id: int, bpmn_id: str) -> str:
+    """What the diagram tells the person doing the task (``spiffworkflow:instructionsForEndUser``)."""
+    extensions = getattr(_task_spec(engine, session, version_id, bpmn_id), "extensions", None) or {}
+    return str(extensions.get("instructionsForEndUser") or "")
 
 
 def _page(task_id: int, *, values: dict[str, Any] | None = None, errors: dict[str, list[str]] | None = None,
@@ -175,6 +186,7 @@ def _page(task_id: int, *, values: dict[str, Any] | None = None, errors: dict[st
         draft = load_draft(session, task, actor)
         due = due_of(session, task.due_at, g.now)
         instructions = instructions_of(engine, session, instance.process_version_id, task.bpmn_id)
+        guidance = guidance_of(engine, session, instance.process_version_id, task.bpmn_id)
         candidates = [u for u in list_users(session) if actor.is_admin and task.state == "ready" and not u.disabled
                       and u.name != task.claimed_by and AUDITOR not in u.roles
                       and Actor(u.name, frozenset(u.roles), u.district).may_work_on(task.role, task.district)]
@@ -191,7 +203,7 @@ def _page(task_id: int, *, values: dict[str, Any] | None = None, errors: dict[st
     return render_template(
         "task.html", clauses=clauses, task=task, instance=instance, version=version, data=data, schema=schema, fields=fields,
         values=field_values, files=files, max_mb=materials.max_bytes() // (1024 * 1024), errors=errors or {}, general=general or [], draft=draft, due=due,
-        instructions=instructions, holder=holder, may_claim=may_claim, candidates=candidates,
+        instructions=instructions, guidance=guidance, holder=holder, may_claim=may_claim, candidates=candidates,
         may_release=task.state == "ready" and task.claimed_by is not None
         and (task.claimed_by == actor.name or actor.is_admin),
         cycle=data.get("cycle_name") or data.get("cycle_id"),

@@ -69,6 +69,7 @@ def test_the_main_flow(app: Flask, db: Database, huangpu: Api) -> None:
     assert (detail["name"], detail["form"], detail["draft"]) == ("填写创建意向", "forms/apply.json", None)
     assert detail["schema"]["required"] == ["intention", "places_per_1000"]
     assert detail["process_name"] == "表单校验" and detail["data"] == {"district": "310101"}
+    assert detail["guidance"] == "请填写创建意向和每千人托位数。"
 
     claimed = huangpu.ok("POST", f"/api/tasks/{task_id}/claim")
     assert claimed["claimed_by"] == "huangpu"

@@ -403,4 +403,8 @@ def test_the_task_page_names_the_clause_of_the_notice_it_carries_out(app: Flask)
     clauses = re.findall(r'<span class="clause" title="([^"]*)">\s*([^<]*?)\s*</span>', page)
     assert clauses and all(text.strip() for _title, text in clauses)
     assert any("五(一)" in text for _title, text in clauses)  # 拟定创建意向 is part of the application stage
-    assert "【" not in page.split('class="card instructions"')[1].split("</section>")[0]
+    card = page.split('class="card instructions"')[1].split("</section>")[0]
+    assert "【" not in card
+    # what the diagram tells the officer (instructionsForEndUser), in Chinese, before the description
+    guidance = re.findall(r'<p class="guidance">([^<]*)</p>', card)
+    assert guidance and guidance[0].startswith("请区有关部门") and "拟定创建意向" in guidance[0]
