@@ -1,6 +1,7 @@
 """The programme's diagrams: they pass SpiffWorkflow's XSD validator and our deploy checks, carry
 standard DI for every shape and edge (so bpmn.io and Camunda Modeler open them), name every element
-in Chinese with English documentation, and give every user task a lane, a form and instructions."""
+in Chinese with bilingual documentation, Chinese first then English (issue 12 point 7), and give every
+user task a lane, a form and instructions."""
 
 from __future__ import annotations
 
@@ -46,6 +47,7 @@ FLOW_NODES = (
 )
 DIAGRAMS = sorted(BPMN_DIR.glob("*.bpmn"))
 CJK = re.compile(r"[\u4e00-\u9fff]")
+DOC_PREFIX = re.compile(r"^\s*(【[^】]*】)?\s*(办理：[^（]*（泳道）。)?\s*")
 PROCESSES = {
     "creation_cycle": "创建周期",
     "district_application": "区创建申报",
@@ -127,7 +129,7 @@ def test_nodes_are_drawn_inside_their_lanes_and_the_pool(path: Path) -> None:
 
 
 @pytest.mark.parametrize("path", DIAGRAMS, ids=lambda p: p.stem)
-def test_names_are_chinese_and_documentation_english(path: Path) -> None:
+def test_names_are_chinese_and_documentation_chinese_first(path: Path) -> None:
     root = doc(path)
     named = elements(
         root,
@@ -151,11 +153,22 @@ def test_names_are_chinese_and_documentation_english(path: Path) -> None:
             assert CJK.search(el.get("name") or ""), f"{el.get('id')} needs a Chinese name"
         if tag not in ("message",):
             text = el.findtext("bpmn:documentation", default="", namespaces=NS)
-            assert re.search(r"[A-Za-z]{3}", text), f"{el.get('id')} needs English documentation"
+            assert_chinese_first(el.get("id"), text)
     for el in elements(root, *FLOW_NODES, "sequenceFlow"):
         if el.get("name"):
             assert CJK.search(el.get("name")), el.get("id")
             assert el.findtext("bpmn:documentation", default="", namespaces=NS), el.get("id")
+    for node in root.iter(f"{{{NS['bpmn']}}}documentation"):
+        assert_chinese_first(node.getparent().get("id"), node.text or "")
+
+
+def assert_chinese_first(element_id: str | None, text: str) -> None:
+    """Documentation is bilingual, Chinese first: after the optional clause mark 【…】 and the
+    optional ``办理：<lane>（泳道）。`` prefix, a Chinese character comes within the first few
+    characters, and English text follows for the English pages."""
+    rest = DOC_PREFIX.sub("", text, count=1)
+    assert CJK.search(rest[:4]), f"{element_id} needs Chinese first in its documentation: {text!r}"
+    assert re.search(r"[A-Za-z]{3}", rest), f"{element_id} needs English after the Chinese: {text!r}"
 
 
 def test_every_user_task_has_its_lane_a_form_and_instructions(parsed: Any) -> None:
