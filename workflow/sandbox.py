@@ -373,7 +373,7 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[mis
         ``report["items"].append(x)`` on the task's own values would change those earlier tasks
         too, and a case run without a break would then differ from the same case restored from
         the database. (Cases started before this run scripts on the data itself, as they did:
-        ``workflow.adapters.spiff.data_merge``.)
+        ``workflow.adapters.spiff.MERGE_MODE``.)
         """
         code = _compiled(script, "exec")
         external = dict(external_context or {})

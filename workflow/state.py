@@ -64,7 +64,7 @@ class LoadedCase:
     workflow: BpmnWorkflow
     saved: dict[UUID, SavedTask] = field(default_factory=dict)
     meta: str = ""
-    # how the case merges task data (workflow.adapters.spiff.data_merge): its instance row's data_merge
+    # how the case merges task data (workflow.adapters.spiff.MERGE_MODE): its instance row's data_merge
     data_merge: str = COPY
     # the digest's walk order (labels and tasks) and its workflows, reused until the tree's shape changes
     order: list[Any] | None = None

@@ -19,13 +19,12 @@
   differs from what was stored. ``merge_data`` copies a nested value before it changes it, so a
   merge changes only the task it merges into; where nothing is shared its result is the library's.
   Cases started before this (their start event records no ``data_merge``) keep the library's
-  merge, inside ``data_merge(LIBRARY)``, so that their recorded history still replays.
+  merge (``MERGE_MODE`` set to LIBRARY by ``workflow.inputs.step``), so that their recorded history
+  still replays.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from contextvars import ContextVar
 from copy import copy
 from typing import Any
@@ -82,18 +81,6 @@ COPY, LIBRARY = "copy", "library"
 MERGE_MODE: ContextVar[str] = ContextVar("shanyu_data_merge", default=COPY)
 
 
-@contextmanager
-def data_merge(mode: str) -> Iterator[None]:
-    """Merge task data the way ``mode`` says while the block runs (one input of one case)."""
-    if mode not in (COPY, LIBRARY):
-        raise ValueError(f"unknown data merge {mode!r}")
-    token = MERGE_MODE.set(mode)
-    try:
-        yield
-    finally:
-        MERGE_MODE.reset(token)
-
-
 def library_merge() -> bool:
     """Whether the case being run merges (and lets scripts change) data as SpiffWorkflow does."""
     return MERGE_MODE.get() == LIBRARY
@@ -142,8 +129,7 @@ def merge_list(a: list[Any], b: list[Any], path: list[str] | None = None) -> Non
         if isinstance(value, dict):
             if len(a) > index:
                 old = a[index]
-                a[index] = merge_data(copy(old), value, [*where, str(index)]) if isinstance(old, dict) else \
-                    merge_data(old, value, [*where, str(index)])
+                a[index] = merge_data(copy(old) if isinstance(old, dict) else old, value, [*where, str(index)])
             else:
                 a.append(value)
             continue
