@@ -26,6 +26,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from . import specs as specs_mod
+from .adapters.spiff import UnknownMergeMode, merge_mode
 from .digest import state_digest
 from .errors import ConcurrentModification, NotFound, StateAltered
 from .fastsql import Prepared, as_utc, driver_of
@@ -244,7 +245,13 @@ class CaseStore:
         the stored state is checked first against itself and against the history
         (``verify_stored``); ``StateAltered`` when it does not hold."""
         spec, subprocess_specs = self.specs_for(session, version_id)
-        [(meta, merge)] = _LOAD_META.fetchall(session, {"iid": instance_id})
+        [(meta, stored_merge)] = _LOAD_META.fetchall(session, {"iid": instance_id})
+        try:
+            merge = merge_mode(stored_merge)
+        except UnknownMergeMode as exc:
+            raise StateAltered(f"Case {instance_id}: its row names an {exc}. The case was not loaded and nothing "
+                               "was changed; was it written by a newer version of Shanyu?",
+                               instance_id=instance_id) from exc
         rows = _LOAD_ROWS.fetchall(session, {"iid": instance_id})
         blobs = {data_hash: data for _tid, _body, data_hash, data in rows}
         if verify:

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import inputs
-from .adapters.spiff import LIBRARY
+from .adapters.spiff import LIBRARY, UnknownMergeMode, merge_mode
 from .digest import state_digest
 from .errors import NotFound, ShanyuError
 from .history import EventView, list_events
@@ -87,7 +87,11 @@ class Replayer:
         self.instance_id = instance_id
         self.case = LoadedCase(BpmnWorkflow(spec, subprocess_specs, script_engine=engine.script_engine))
         # cases started before the copying merge record none, and replay with the library's
-        self.case.data_merge = str(first.payload.get("data_merge", LIBRARY))
+        try:
+            self.case.data_merge = merge_mode(first.payload.get("data_merge", LIBRARY))
+        except UnknownMergeMode as exc:
+            raise ShanyuError(f"Case {instance_id}: its start event names an {exc}, so its history cannot be "
+                              "replayed faithfully; was it written by a newer version of Shanyu?") from exc
         self.digest = ""
         self.seq = 0
         self.failed = False

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 import workflow.engine as engine_module
 from tests.conftest import deploy
@@ -19,6 +19,7 @@ from workflow.adapters.spiff import COPY, LIBRARY
 from workflow.clock import FakeClock
 from workflow.consistency import differences, view
 from workflow.engine import Engine
+from workflow.errors import ShanyuError, StateAltered
 from workflow.history import list_events
 from workflow.replay import Replayer, replay
 from workflow.store import Database, HumanTask, Instance
@@ -101,3 +102,21 @@ def test_a_start_event_without_data_merge_replays_with_the_librarys(
         first = list_events(s, iid)[0]
         first.payload.pop("data_merge")  # as the events of cases started before migration 0015
         assert Replayer(s, Engine(), iid, first).case.data_merge == LIBRARY
+
+
+def test_an_unknown_data_merge_is_refused_not_guessed(
+        db: Database, engine: Engine, clock: FakeClock, users: dict[str, Actor]) -> None:
+    """A start event or an instance row naming a merge this code does not know (written by a newer
+    version, or altered) is an error: the case is neither replayed nor run with a merge it was not
+    run with."""
+    iid = join_case(db, engine, clock, users)
+    with db.read() as s:
+        first = list_events(s, iid)[0]
+        first.payload["data_merge"] = "deep"
+        with pytest.raises(ShanyuError, match="start event names an unknown data merge 'deep'"):
+            Replayer(s, Engine(), iid, first)
+    with db.write() as s:
+        s.execute(update(Instance).where(Instance.id == iid).values(data_merge="deep"))
+    with db.read() as s:
+        with pytest.raises(StateAltered, match="row names an unknown data merge 'deep'"):
+            Engine().cases.restore(s, iid, s.get(Instance, iid).process_version_id)  # type: ignore[union-attr]

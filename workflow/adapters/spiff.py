@@ -81,6 +81,18 @@ COPY, LIBRARY = "copy", "library"
 MERGE_MODE: ContextVar[str] = ContextVar("shanyu_data_merge", default=COPY)
 
 
+class UnknownMergeMode(ValueError):
+    """A stored case names a way of merging data that this version of Shanyu does not know."""
+
+
+def merge_mode(value: object) -> str:
+    """``value`` (from an instance row or a start event) as a merge mode; ``UnknownMergeMode``
+    for anything else, so that a case is never run or replayed with a merge it was not run with."""
+    if value == COPY or value == LIBRARY:
+        return str(value)
+    raise UnknownMergeMode(f"unknown data merge {value!r} (this version of Shanyu knows {COPY!r} and {LIBRARY!r})")
+
+
 def library_merge() -> bool:
     """Whether the case being run merges (and lets scripts change) data as SpiffWorkflow does."""
     return MERGE_MODE.get() == LIBRARY
