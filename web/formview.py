@@ -236,6 +236,8 @@ def friendly(problem: Mapping[str, Any], f: FormField | None) -> str:
             return _("请填写日期（年-月-日）")
         if kind in ("district", "districts"):
             return _("请选择上海市的区")
+        if f is not None and f.description:
+            return _("格式不正确，请按上面的说明填写")
         return _("格式不正确")
     if rule == "type":
         return _("类型不正确")

@@ -178,6 +178,22 @@ def test_claim_fill_in_with_an_error_save_a_draft_fix_and_complete(app: Flask) -
     assert task in task_ids(text_of(dept.get("/?tab=done")))
 
 
+def test_a_value_in_the_wrong_format_points_to_the_fields_note(app: Flask) -> None:
+    """A field whose pattern the value misses says so and points to its note, which says the
+    format; a field without a note says only that the format is wrong."""
+    db = db_of(app)
+    task = task_of(db, INTENTION, JINGAN)
+    dept = browser(app, "jingan-dept")
+    dept.post(f"/tasks/{task}/claim")
+    before = event_count(db)
+    answer = dept.post(f"/tasks/{task}", {"action": "complete", **dict(GOOD_INTENTION, **{"f.contact_phone": "abc"})})
+    assert answer.status_code == 422
+    fields = dict(re.findall(r'data-field="(\w+)">(.*?)</div>', text_of(answer), re.S))
+    assert "格式不正确，请按上面的说明填写" in fields["contact_phone"]
+    assert "如 021-12345678" in fields["contact_phone"]  # the note, above the message
+    assert event_count(db) == before
+
+
 def test_a_number_that_is_not_a_number_is_reported_with_the_other_faults(app: Flask) -> None:
     db = db_of(app)
     task = task_of(db, SELF_ASSESSMENT, MINHANG)

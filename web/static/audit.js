@@ -47,7 +47,7 @@
       .then(function (xml) { return viewer.importXML(xml); })
       .then(function () {
         canvas = viewer.get("canvas");
-        canvas.zoom("fit-viewport");
+        window.ShanyuPlanes.fit(canvas);
         paint(slider.value);
         slider.addEventListener("input", function () { paint(slider.value); });
         document.querySelectorAll("a.seek").forEach(function (link) {

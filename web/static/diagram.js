@@ -19,15 +19,15 @@
         var registry = viewer.get("elementRegistry");
         var current = box.dataset.current;
         var element = current && registry.get(current);
-        canvas.zoom("fit-viewport");
+        var planes = window.ShanyuPlanes;
+        planes.fit(canvas);
         if (element) {
-          var planes = window.ShanyuPlanes;
           canvas.addMarker(current, "shanyu-current");
           planes.holders(registry, current).forEach(function (id) { canvas.addMarker(id, "shanyu-current"); });
           planes.openPlaneOf(canvas, registry, current);
-          if (canvas.zoom() < 0.7) {
+          if (canvas.zoom() < 0.6) {
             var outer = canvas.viewbox().outer;
-            var scale = 0.9;
+            var scale = 0.75;
             var width = outer.width / scale, height = outer.height / scale;
             canvas.viewbox({ x: element.x + element.width / 2 - width / 2,
                              y: element.y + element.height / 2 - height / 2, width: width, height: height });
