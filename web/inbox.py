@@ -68,24 +68,33 @@ def _headline(exc: ShanyuError) -> str:
 
 @dataclass
 class Due:
-    """A due time as the inbox shows it: the date, and working days left or overdue."""
+    """A due time as the inbox shows it: the date, and working days left or overdue; for a task
+    that is closed, whether it was completed on time (never measured against today)."""
 
     at: datetime | None
-    days: int | None  # working days from today to the due date; negative: overdue by that many
-    overdue: bool
+    days: int | None  # working days from today (a closed task: from its completion) to the due date; negative: late
+    overdue: bool  # past due now; a completed task: completed after its due time
     unknown_year: bool = False
+    closed: str = ""  # "", "completed" or "cancelled"
 
 
-def due_of(session: Session, at: datetime | None, now: datetime) -> Due:
+def due_of(session: Session, at: datetime | None, now: datetime, *, state: str = "ready",
+           completed_at: datetime | None = None) -> Due:
+    """``at`` as seen on ``now`` for an open task; for a completed one, as seen when it was
+    completed (on time, or late by so many working days); for a cancelled one, just the date."""
     if at is None:
         return Due(None, None, False)
-    overdue = at < now
+    closed = "" if state == "ready" else "completed" if state == "completed" else "cancelled"
+    if closed == "cancelled" or closed == "completed" and completed_at is None:
+        return Due(at, None, False, closed=closed)
+    seen = completed_at if closed == "completed" and completed_at is not None else now
+    overdue = at < seen
     try:
-        days = load_calendar(session).workdays_between(now.astimezone(SHANGHAI).date(),
+        days = load_calendar(session).workdays_between(seen.astimezone(SHANGHAI).date(),
                                                        at.astimezone(SHANGHAI).date())
     except DeadlinePastCalendar:
-        return Due(at, None, overdue, unknown_year=True)
-    return Due(at, days, overdue)
+        return Due(at, None, overdue, unknown_year=True, closed=closed)
+    return Due(at, days, overdue, closed=closed)
 
 
 def shown_count(count: int, more: bool) -> str:
@@ -122,7 +131,8 @@ def index() -> str:
         page = inbox_page(session, actor, flt, now=g.now)
         counts = {tab: shown_count(*inbox_count(session, actor, InboxFilter(tab=tab), now=g.now))
                   for tab in ("open", "mine", "done")}
-        dues = {t.id: due_of(session, t.due_at, g.now) for t in page.tasks}
+        dues = {t.id: due_of(session, t.due_at, g.now, state=t.state, completed_at=t.completed_at)
+                for t in page.tasks}
         processes = sorted(set(session.execute(select(ProcessVersion.process_id, ProcessVersion.name)).all()))
         cycle_ids = cycles(session)
     names: dict[str, str] = {}
@@ -184,7 +194,7 @@ def _page(task_id: int, *, values: dict[str, Any] | None = None, errors: dict[st
         schema = engine.cases.forms_for(session, instance.process_version_id).get(task.form or "") if task.form else None
         fields = formview.fields_of(schema, data) if schema else []
         draft = load_draft(session, task, actor)
-        due = due_of(session, task.due_at, g.now)
+        due = due_of(session, task.due_at, g.now, state=task.state, completed_at=task.completed_at)
         instructions = instructions_of(engine, session, instance.process_version_id, task.bpmn_id)
         guidance = guidance_of(engine, session, instance.process_version_id, task.bpmn_id)
         candidates = [u for u in list_users(session) if actor.is_admin and task.state == "ready" and not u.disabled

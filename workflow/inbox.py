@@ -85,7 +85,8 @@ COUNT_CAP = 10_000
 class InboxFilter:
     """What one inbox page shows. ``tab``: ``open`` (ready tasks of the user's roles and district,
     held by anyone or nobody), ``mine`` (ready tasks the user holds), ``done`` (tasks the user
-    completed). ``overdue``: only tasks whose due time has passed (``now``)."""
+    completed). ``overdue``: only tasks whose due time has passed (``now``); on ``done``, only tasks
+    completed after their due time."""
 
     tab: str = "open"
     cycle: str | None = None
@@ -141,7 +142,8 @@ def _conditions(actor: Actor, flt: InboxFilter, now: datetime) -> list[Any]:
         conditions.append(HT.c.process_id == flt.process_id)
     if flt.overdue:
         conditions.append(HT.c.due_at.is_not(None))
-        conditions.append(HT.c.due_at < now)
+        # a completed task was overdue if it was completed late; an open one is overdue now
+        conditions.append(HT.c.due_at < (HT.c.completed_at if flt.tab == "done" else now))
     return conditions
 
 
