@@ -83,6 +83,21 @@ def test_the_completed_tab_holds_the_users_own_completions(db: Database, clock: 
     assert done and every_page(db, HUANGPU, clock, tab="done") == done
 
 
+def test_overdue_on_the_completed_tab_means_completed_late(db: Database, clock: FakeClock) -> None:
+    """On the done tab, "overdue" selects the completions made after their due time, whatever the
+    time is now; on the open tab, the tasks due before now."""
+    fill(db, clock, 300)
+    clock.advance(days=30)  # everything is past due today
+    with db.read() as s:
+        late = [r.id for r in s.query(HumanTask).filter(HumanTask.completed_by == "huangpu",
+                                                         HumanTask.completed_at > HumanTask.due_at)
+                .order_by(HumanTask.completed_at.desc(), HumanTask.id.desc())]
+        on_time = s.query(HumanTask).filter(HumanTask.completed_by == "huangpu",
+                                            HumanTask.completed_at <= HumanTask.due_at).count()
+    assert late and on_time  # the data has both
+    assert every_page(db, HUANGPU, clock, tab="done", overdue=True) == late
+
+
 def test_counts_stop_at_the_cap_and_say_so(db: Database, clock: FakeClock) -> None:
     fill(db, clock, COUNT_CAP * 14 // 10)  # a fifth of them completed
     with db.read() as s:
