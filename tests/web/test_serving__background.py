@@ -40,7 +40,9 @@ def test_stop_ends_the_loop_and_the_workers_without_an_error(
     assert not server.thread.is_alive()
     assert server.server.task_dispatcher.threads == set()
     assert failures == []
-    assert [r for r in caplog.records if r.name.startswith("waitress")] == []
+    # waitress's "Task queue depth" warning (logger waitress.queue) says a request waited for a
+    # worker thread, which a loaded machine may make it do; it is about load, not about stopping
+    assert [r for r in caplog.records if r.name.startswith("waitress") and r.name != "waitress.queue"] == []
 
 
 def test_it_runs_the_servers_threads() -> None:
