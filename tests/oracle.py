@@ -3,7 +3,8 @@
 * **live**: the case as the engine holds it after the command (its cache);
 * **loaded**: the same case rebuilt from the database by a second engine that has cached nothing;
 * **serializer**: the live workflow through SpiffWorkflow's own ``BpmnWorkflowSerializer``
-  (``serialize_json`` then ``deserialize_json``, specs included);
+  (``serialize_json`` then ``deserialize_json``, specs included), its task converter writing each
+  task's data whole (``WholeDataTaskConverter``), as Shanyu stores it;
 * **replay**: the case replayed from its history up to its newest event, followed event by event.
 
 Besides, the case as replay shows it at that event (``workflow.replay.state_view``: its open user
@@ -22,7 +23,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from SpiffWorkflow.bpmn.serializer.default.workflow import TaskConverter
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.task import Task
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -33,7 +37,25 @@ from workflow.paths import task_paths
 from workflow.replay import Holders, Replayer, state_view
 from workflow.state import LoadedCase
 from workflow.store import Database, HumanTask, Instance
-from workflow.texts import REGISTRY
+
+
+class WholeDataTaskConverter(TaskConverter):
+    """SpiffWorkflow's task converter, writing a task's data whole instead of as a delta against
+    its parent's. The library's delta keeps only the keys whose value differs by ``==``, so a value
+    replaced by an equal one of another type (``100.0`` by ``100``, ``1`` by ``True``) comes back
+    as the parent's: its own round trip changes the data (``tests/workflow/test_adapters__spiff.py``
+    pins this). Shanyu stores every task's data whole, and so does this round trip; its
+    ``from_dict`` reads whole data when there is no delta."""
+
+    def to_dict(self, task: Task) -> dict[str, Any]:
+        found: dict[str, Any] = super().to_dict(task)
+        found["data"] = self.registry.convert(self.registry.clean(task.data))
+        found["delta"] = {}
+        return found
+
+
+def round_trip_serializer() -> BpmnWorkflowSerializer:
+    return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure({**SPIFF_CONFIG, Task: WholeDataTaskConverter}))
 
 
 class StateDivergence(AssertionError):
@@ -49,7 +71,7 @@ class StateOracle:
     _seen: dict[int, int] = field(default_factory=dict)  # case -> events already checked
     _replayers: dict[int, Replayer] = field(default_factory=dict)
     _holders: dict[int, Holders] = field(default_factory=dict)
-    _serializer: BpmnWorkflowSerializer = field(default_factory=lambda: BpmnWorkflowSerializer(REGISTRY))
+    _serializer: BpmnWorkflowSerializer = field(default_factory=round_trip_serializer)
 
     def __call__(self) -> None:
         """Check every case with events not yet checked."""

@@ -6,7 +6,8 @@ command the oracle compares each changed case with its reload, its serializer ro
 replay, and after each walk every history chain must verify and every case replay. A failure names
 the seed: ``SHANYU_WALK_SEED=<seed>`` runs exactly that walk again (on the backend and diagram the
 failure names). The seeds are fixed (the Nth walk of a diagram always has the same one), so a run
-never depends on the time or on a previous run.
+never depends on the time or on a previous run; ``SHANYU_WALKS_FROM=N`` starts at the Nth walk
+(to resume a long run), and with ``-s`` each walk that passes says so.
 
 * ``creation_cycle``: a cycle over one to four districts; the walk does everything, the cycle's
   tasks and the districts', the timers, objections and the State's result.
@@ -49,6 +50,7 @@ from workflow.store import Database
 
 WALKS_ENV = "SHANYU_WALKS"
 SEED_ENV = "SHANYU_WALK_SEED"
+FROM_ENV = "SHANYU_WALKS_FROM"
 
 
 @dataclass(frozen=True)
@@ -81,10 +83,13 @@ DIAGRAMS = {
 }
 
 
-def seeds(diagram: str) -> list[int]:
+def seeds(diagram: str) -> dict[int, int]:
+    """Walk index -> seed: walks ``SHANYU_WALKS_FROM`` (default 0) up to ``SHANYU_WALKS`` (default
+    3), or the one ``SHANYU_WALK_SEED``."""
     if os.environ.get(SEED_ENV):
-        return [int(os.environ[SEED_ENV])]
-    return [zlib.crc32(f"{diagram}:{index}".encode()) for index in range(int(os.environ.get(WALKS_ENV, "3")))]
+        return {0: int(os.environ[SEED_ENV])}
+    first, end = int(os.environ.get(FROM_ENV, "0")), int(os.environ.get(WALKS_ENV, "3"))
+    return {index: zlib.crc32(f"{diagram}:{index}".encode()) for index in range(first, end)}
 
 
 @contextmanager
@@ -111,7 +116,8 @@ def fresh_database(backend: str, path: Path) -> Iterator[Database]:
 def run_walks(name: str, backend: str, tmp_path: Path) -> Stats:
     diagram = DIAGRAMS[name]
     total = Stats()
-    for index, seed in enumerate(seeds(name)):
+    chosen = seeds(name)
+    for index, seed in chosen.items():
         rnd = random.Random(seed)
         roundtrip = rnd.random() < 0.5
         with fresh_database(backend, tmp_path / f"walk-{index}.db") as db:
@@ -133,7 +139,8 @@ def run_walks(name: str, backend: str, tmp_path: Path) -> Stats:
                     f"tests/program/test_walks__random.py -k '{name} and {backend}'\nSteps:\n{shown}"
                 ) from exc
         total.add(stats)
-    print(f"\n{name} on {backend}: {len(seeds(name))} walks, {total.summary()}")
+        print(f"{name} on {backend}: walk #{index} passed", flush=True)  # progress, with -s
+    print(f"\n{name} on {backend}: {len(chosen)} walks, {total.summary()}")
     for example in total.examples[:5]:
         print(f"  refused: {example}")
     # refusals are legitimate, but the walks must mostly make progress

@@ -160,3 +160,23 @@ def test_the_library_merge_still_changes_values_other_tasks_hold() -> None:
     LIBRARY_MERGE(later, {"notified": {"outbox": [1, 2]}})
     assert earlier["notified"]["outbox"] == [1, 2]
     assert DeepMerge.merge is merge_data and DeepMerge.merge_array is merge_list
+
+
+def test_the_library_serializers_delta_loses_a_value_replaced_by_an_equal_one_of_another_type() -> None:
+    """Pins why the state oracle's serializer round trip writes task data whole
+    (``tests.oracle.WholeDataTaskConverter``) and why Shanyu stores it whole: SpiffWorkflow's task
+    converter writes a task's data as the keys that differ from its parent's by ``==``, so 100
+    after 100.0, or True after 1, comes back as the parent's value. When an upgrade keeps the
+    type, the oracle can use the library's converter unchanged."""
+    from tests.oracle import round_trip_serializer
+
+    workflow = workflow_of("join_nested.bpmn", "join_nested", {"rate": 100.0, "flag": 1})
+    [task] = workflow.get_tasks(state=TaskState.READY)
+    task.set_data(rate=100, flag=True)
+    library = BpmnWorkflowSerializer(REGISTRY)
+    back = library.deserialize_json(library.serialize_json(workflow)).get_task_from_id(task.id)
+    assert (repr(back.data["rate"]), repr(back.data["flag"])) == ("100.0", "1")  # the parent's, not the task's
+    whole = round_trip_serializer()
+    kept = whole.deserialize_json(whole.serialize_json(workflow)).get_task_from_id(task.id)
+    assert (repr(kept.data["rate"]), repr(kept.data["flag"])) == ("100", "True")
+    assert kept.data == task.data and json.dumps(kept.data, sort_keys=True) == json.dumps(task.data, sort_keys=True)
