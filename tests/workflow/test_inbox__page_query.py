@@ -85,7 +85,7 @@ def test_the_completed_tab_holds_the_users_own_completions(db: Database, clock: 
 
 def test_overdue_on_the_completed_tab_means_completed_late(db: Database, clock: FakeClock) -> None:
     """On the done tab, "overdue" selects the completions made after their due time, whatever the
-    time is now; on the open tab, the tasks due before now."""
+    time is now (a month after every due time here)."""
     fill(db, clock, 300)
     clock.advance(days=30)  # everything is past due today
     with db.read() as s:
