@@ -14,6 +14,10 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip >/dev/null
+# setuptools prints a boxed "Editable installation ... be careful with folders ... same name as your
+# package" notice for every editable install of a project laid out like this one (packages at the
+# top level). It is advice, not an error; it is silenced by its exact text so nothing else is.
+export PYTHONWARNINGS="ignore:Editable installation"
 
 case "$mode" in
   serve)
