@@ -202,15 +202,21 @@ def read_post(fields: list[FormField], form: MultiDict[str, str]) -> tuple[dict[
     return data, errors
 
 
-def friendly(problem: Mapping[str, Any], f: FormField | None) -> str:
+def friendly(problem: Mapping[str, Any], f: FormField | None, value: Any = None) -> str:
     """A problem of ``workflow.forms.validate`` said the way a form says it, in the page's
-    language; the schema's own message where no better one is known."""
+    language; the schema's own message where no better one is known. ``value``, the text the
+    field was submitted with, lets a length message say how long it is now (a field's
+    description often states the limit already)."""
     rule, limit = problem.get("rule"), problem.get("limit")
     kind = f.kind if f is not None else ""
     if rule == "required":
         return _("必填")
     if rule == "additionalProperties":
         return _("该表单没有此字段")
+    if rule in ("minLength", "maxLength") and isinstance(value, str):
+        if rule == "minLength":
+            return _("至少 %(n)s 字，现为 %(now)s 字", n=limit, now=len(value))
+        return _("最多 %(n)s 字，现为 %(now)s 字", n=limit, now=len(value))
     if rule == "minLength":
         return _("至少 %(n)s 字", n=limit)
     if rule == "maxLength":
@@ -244,10 +250,10 @@ def friendly(problem: Mapping[str, Any], f: FormField | None) -> str:
     return str(problem.get("message") or "")
 
 
-def field_messages(problems: list[Mapping[str, Any]], fields: list[FormField] | None = None
-                   ) -> tuple[dict[str, list[str]], list[str]]:
+def field_messages(problems: list[Mapping[str, Any]], fields: list[FormField] | None = None,
+                   data: Mapping[str, Any] | None = None) -> tuple[dict[str, list[str]], list[str]]:
     """``InvalidData.details["errors"]`` of a form, per top-level field, each message once; and
-    the messages that belong to no single field."""
+    the messages that belong to no single field. ``data``: what was submitted, by field key."""
     by_key = {f.key: f for f in fields or []}
     by_field: dict[str, list[str]] = {}
     general: list[str] = []
@@ -259,7 +265,8 @@ def field_messages(problems: list[Mapping[str, Any]], fields: list[FormField] | 
         path = str(p.get("field") or "")
         key = path.split("/", 1)[0]
         for rule in p.get("rules") or [p]:
-            message = friendly(rule, by_key.get(key))
+            value = (data or {}).get(key) if "/" not in path else None
+            message = friendly(rule, by_key.get(key), value)
             if "/" in path:
                 message = f"{p.get('label')}: {message}"
             if not key:

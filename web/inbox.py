@@ -406,7 +406,7 @@ def submit(task_id: int) -> Response | tuple[str, int]:
             except InvalidData as exc:
                 problems = [p for p in exc.details.get("errors") or []
                             if str(p.get("field") or "").split("/", 1)[0] not in unreadable]
-        by_field, general = formview.field_messages(problems, fields)
+        by_field, general = formview.field_messages(problems, fields, data)
         for key, message in unreadable.items():
             by_field[key] = [message]
         return _page(task_id, values=typed, errors=by_field, general=[str(HEADLINES["invalid_data"]), *general],
@@ -416,7 +416,7 @@ def submit(task_id: int) -> Response | tuple[str, int]:
             engine.complete(session, task_id, data, actor=actor, now=g.now)
             discard_drafts(session, task_id)
     except InvalidData as exc:
-        by_field, general = formview.field_messages(exc.details.get("errors") or [], fields)
+        by_field, general = formview.field_messages(exc.details.get("errors") or [], fields, data)
         if not by_field and not general:
             general = [exc.message]
         return _page(task_id, values=typed, errors=by_field, general=[str(HEADLINES["invalid_data"]), *general],

@@ -179,7 +179,8 @@ def test_claim_fill_in_with_an_error_save_a_draft_fix_and_complete(app: Flask) -
     assert answer.status_code == 422
     html = text_of(answer)
     fields = dict(re.findall(r'data-field="(\w+)">(.*?)</div>', html, re.S))
-    assert fields["intention_summary"].count('class="error"') == 1 and "至少 10 字" in fields["intention_summary"]
+    # the form's note already gives the limit: the message says how long the text is now
+    assert fields["intention_summary"].count('class="error"') == 1 and "至少 10 字，现为 2 字" in fields["intention_summary"]
     assert "必填" in fields["contact_phone"]
     assert 'class="error"' not in fields["contact_name"]
     assert "太短" in fields["intention_summary"] and "李老师" in fields["contact_name"]  # input kept
@@ -215,6 +216,23 @@ def test_a_value_in_the_wrong_format_points_to_the_fields_note(app: Flask) -> No
     fields = dict(re.findall(r'data-field="(\w+)">(.*?)</div>', text_of(answer), re.S))
     assert "格式不正确，请按上面的说明填写" in fields["contact_phone"]
     assert "如 021-12345678" in fields["contact_phone"]  # the note, above the message
+    assert event_count(db) == before
+
+
+def test_a_text_too_long_is_told_its_length_in_the_pages_language(app: Flask) -> None:
+    db = db_of(app)
+    task = task_of(db, INTENTION, JINGAN)
+    dept = browser(app, "jingan-dept")
+    dept.post(f"/tasks/{task}/claim")
+    before = event_count(db)
+    long_text = dict(GOOD_INTENTION, **{"f.intention_summary": "长" * 4003})
+    fields = dict(re.findall(r'data-field="(\w+)">(.*?)</div>',
+                             text_of(dept.post(f"/tasks/{task}", {"action": "complete", **long_text})), re.S))
+    assert "最多 4000 字，现为 4003 字" in fields["intention_summary"]
+    dept.get("/lang/en")
+    fields = dict(re.findall(r'data-field="(\w+)">(.*?)</div>',
+                             text_of(dept.post(f"/tasks/{task}", {"action": "complete", **long_text})), re.S))
+    assert "At most 4000 characters; it has 4003" in fields["intention_summary"]
     assert event_count(db) == before
 
 
