@@ -24,9 +24,11 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from web.clauses import split_mark
+from web.filters import screened
 from web.inbox import diagram_of
 from workflow import anchors, integrity
 from workflow.clock import SHANGHAI, iso
+from workflow.districts import DISTRICTS
 from workflow.evidence import export_case
 from workflow.history import list_events, verify_instance
 from workflow.inbox import cycles
@@ -70,40 +72,42 @@ def _day(text: str | None) -> date | None:
 @bp.get("")
 @auditors_only
 def search() -> str:
-    args = request.args
     instance = Instance.__table__
-    conditions: list[Any] = []
-    if args.get("cycle"):
-        conditions.append(Instance.cycle_id == args["cycle"])
-    if args.get("district"):
-        conditions.append(Instance.district == args["district"])
-    if args.get("process"):
-        conditions.append(Instance.process_id == args["process"])
-    event_conditions: list[Any] = []
-    if args.get("actor"):
-        event_conditions.append(HistoryEvent.actor == args["actor"].strip())
-    if args.get("type") in EVENT_TYPES:
-        event_conditions.append(HistoryEvent.type == args["type"])
-    start, end = _day(args.get("from")), _day(args.get("to"))
-    if start:  # event times are stored in UTC ISO text; a Shanghai day starts 8 hours earlier in UTC
-        event_conditions.append(HistoryEvent.at >= _utc_text(start))
-    if end:
-        event_conditions.append(HistoryEvent.at < _utc_text(end + timedelta(days=1)))
-    if event_conditions:
-        conditions.append(exists().where(HistoryEvent.instance_id == instance.c.id, *event_conditions))
-    try:
-        page = max(1, min(int(args.get("page", 1)), 100_000))
-    except ValueError:
-        page = 1
     with _db().read() as s:
+        names = dict(s.execute(select(ProcessVersion.process_id, ProcessVersion.name)).all())
+        cycle_ids = cycles(s)
+        args, notes = screened(request.args, {
+            "cycle": (_("创建周期"), cycle_ids), "district": (_("区"), DISTRICTS), "process": (_("流程"), names),
+            "type": (_("事件"), EVENT_TYPES)}, {"from": _("自"), "to": _("至")})
+        conditions: list[Any] = []
+        if args.get("cycle"):
+            conditions.append(Instance.cycle_id == args["cycle"])
+        if args.get("district"):
+            conditions.append(Instance.district == args["district"])
+        if args.get("process"):
+            conditions.append(Instance.process_id == args["process"])
+        event_conditions: list[Any] = []
+        if args.get("actor"):
+            event_conditions.append(HistoryEvent.actor == args["actor"].strip())
+        if args.get("type"):
+            event_conditions.append(HistoryEvent.type == args["type"])
+        start, end = _day(args.get("from")), _day(args.get("to"))
+        if start:  # event times are stored in UTC ISO text; a Shanghai day starts 8 hours earlier in UTC
+            event_conditions.append(HistoryEvent.at >= _utc_text(start))
+        if end:
+            event_conditions.append(HistoryEvent.at < _utc_text(end + timedelta(days=1)))
+        if event_conditions:
+            conditions.append(exists().where(HistoryEvent.instance_id == instance.c.id, *event_conditions))
+        try:
+            page = max(1, min(int(args.get("page", 1)), 100_000))
+        except ValueError:
+            page = 1
         total = s.execute(select(func.count()).select_from(Instance).where(*conditions)).scalar_one()
         found = s.execute(select(Instance).where(*conditions).order_by(Instance.id.desc())
                           .limit(PAGE).offset((page - 1) * PAGE)).scalars().all()
-        names = dict(s.execute(select(ProcessVersion.process_id, ProcessVersion.name)).all())
-        cycle_ids = cycles(s)
     return render_template("audit_search.html", cases=found, total=total, page=page,
                            pages=max(1, -(-total // PAGE)), args=args, names=names, cycles=cycle_ids,
-                           event_types=EVENT_TYPES)
+                           event_types=EVENT_TYPES, notes=notes)
 
 
 def _utc_text(day: date) -> str:

@@ -26,9 +26,11 @@ from werkzeug.wrappers import Response
 from handlers.notices import publication_status
 from web import formview
 from web.clauses import split_mark
+from web.filters import screened
 from workflow import forms, materials
 from workflow.calendar_store import load_calendar
 from workflow.clock import SHANGHAI
+from workflow.districts import DISTRICTS
 from workflow.drafts import discard_drafts, load_draft, save_draft
 from workflow.engine import Engine
 from workflow.errors import DeadlinePastCalendar, InvalidData, ShanyuError
@@ -126,21 +128,25 @@ def _filter_from(args: Any) -> InboxFilter:
 def index() -> str:
     db, _engine = _services()
     actor = _actor()
-    flt = _filter_from(request.args)
     with db.read() as session:
+        processes = sorted(set(session.execute(select(ProcessVersion.process_id, ProcessVersion.name)).all()))
+        cycle_ids = cycles(session)
+        args, notes = screened(request.args, {
+            "cycle": (_("创建周期"), cycle_ids), "process": (_("流程"), {pid for pid, _name in processes}),
+            # a district user's list is their district's: the page offers them no other
+            "district": (_("区"), {actor.district} if actor.district else DISTRICTS)})
+        flt = _filter_from(args)
         page = inbox_page(session, actor, flt, now=g.now)
         counts = {tab: shown_count(*inbox_count(session, actor, InboxFilter(tab=tab), now=g.now))
                   for tab in ("open", "mine", "done")}
         dues = {t.id: due_of(session, t.due_at, g.now, state=t.state, completed_at=t.completed_at)
                 for t in page.tasks}
-        processes = sorted(set(session.execute(select(ProcessVersion.process_id, ProcessVersion.name)).all()))
-        cycle_ids = cycles(session)
     names: dict[str, str] = {}
     for pid, name in processes:
         names[pid] = name or pid
     return render_template("inbox.html", page=page, total=shown_count(page.total, page.more), flt=flt, counts=counts,
-                           dues=dues, process_names=names, args=request.args, is_auditor=AUDITOR in actor.roles,
-                           cycles=cycle_ids)
+                           dues=dues, process_names=names, args=args, is_auditor=AUDITOR in actor.roles,
+                           cycles=cycle_ids, notes=notes)
 
 
 def _task_or_404(session: Session, task_id: int, actor: Actor) -> TaskView:

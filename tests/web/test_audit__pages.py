@@ -70,6 +70,24 @@ def test_cases_are_found_by_what_happened_in_them(app: Flask) -> None:
                                 .get_data(as_text=True))
 
 
+def test_a_filter_the_page_does_not_offer_is_left_out_and_named(app: Flask) -> None:
+    """An address with a district, cycle, process or event the page does not offer, or a date
+    that is not one, lists cases as if that filter were not there, and says which was left out;
+    a period ending before it starts says why it finds nothing."""
+    auditor = browser(app, "auditor")
+    every = case_ids(auditor.get("/audit").get_data(as_text=True))
+    answer = auditor.get("/audit?district=999999&cycle=1999&process=nope&type=nonsense&from=2026-13-45")
+    html = answer.get_data(as_text=True)
+    assert answer.status_code == 200 and case_ids(html) == every
+    notes = re.findall(r'<p class="flash error" role="status">(.*?)</p>', html)
+    assert notes == ["筛选条件“创建周期”没有“1999”这一项，已忽略。", "筛选条件“区”没有“999999”这一项，已忽略。",
+                     "筛选条件“流程”没有“nope”这一项，已忽略。", "筛选条件“事件”没有“nonsense”这一项，已忽略。",
+                     "筛选条件“自”的“2026-13-45”不是日期（年-月-日），已忽略。"]
+    backwards = auditor.get("/audit?from=2025-06-10&to=2025-06-01").get_data(as_text=True)
+    assert case_ids(backwards) == [] and "“至”早于“自”：没有能同时满足的记录，请调整日期。" in backwards
+    assert 'class="flash error"' not in auditor.get("/audit?district=310106&from=2025-06-10").get_data(as_text=True)
+
+
 def test_a_case_page_verifies_the_case_and_shows_an_edit(app: Flask) -> None:
     db = db_of(app)
     case = jingan_revocation(db)

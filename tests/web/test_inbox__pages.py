@@ -131,6 +131,21 @@ def test_pages_of_the_inbox_and_unknown_filters(app: Flask) -> None:
     assert admin.get("/?overdue=1").status_code == 200
 
 
+def test_a_filter_the_inbox_does_not_offer_is_left_out_and_named(app: Flask) -> None:
+    """A hand-made or stale address: the filter is left out (the list is the unfiltered one) and
+    the page says so. A district user is offered no district but their own."""
+    admin = browser(app, "admin")
+    every = task_ids(text_of(admin.get("/")))
+    html = text_of(admin.get("/?district=999999&process=nope"))
+    assert task_ids(html) == every
+    assert "筛选条件“区”没有“999999”这一项，已忽略。" in html and "筛选条件“流程”没有“nope”这一项，已忽略。" in html
+    dept = browser(app, "jingan-dept")
+    own = task_ids(text_of(dept.get("/")))
+    assert own and task_ids(text_of(dept.get("/?district=310106"))) == own
+    other = text_of(dept.get("/?district=310101"))
+    assert task_ids(other) == own and "筛选条件“区”没有“310101”这一项，已忽略。" in other
+
+
 def test_completed_tasks_say_whether_they_were_on_time_never_how_late_they_are_today(app: Flask) -> None:
     """The done tab measures a completed task's due time against its completion, not against
     today: the demo's 2021 tasks were completed on time, and one made late says by how much."""
