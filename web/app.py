@@ -147,6 +147,7 @@ def create_app(config: dict[str, Any] | None = None, *, clock: Clock | None = No
     app.jinja_env.filters["district"] = lambda code: district_name(code, select_locale()) if code else ""
     app.jinja_env.globals["LANGUAGES"] = LANGUAGES
     app.jinja_env.globals["DISTRICT_CODES"] = sorted(DISTRICTS)
+    app.jinja_env.globals["basis_name"] = public.basis_name
 
     @app.context_processor
     def page_context() -> dict[str, Any]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -33,6 +34,27 @@ GROUND_NAMES = {  # the notice's 第六条, in its words; the second situation h
     "fraud": _l("存在弄虚作假情形"),
     "low_satisfaction": _l("托育机构、婴幼儿家庭对政策环境和服务管理满意度不高"),
 }
+
+# where a request to consider revocation came from (handlers.titles.SOURCES), for the pages
+SOURCE_NAMES = {
+    "report": _l("举报或事故报告"),
+    "monitoring": _l("动态监测"),
+    "supervision": _l("督查指导"),
+    "annual_review": _l("年度报送审核"),
+    "missed_annual_report": _l("逾期未报送年度工作情况"),
+    "survey": _l("满意度调查"),
+}
+
+
+def basis_name(kind: str, code: Any, recorded: Any = None) -> str:
+    """A revocation's ground (``kind`` "ground") or source ("source") as a task page shows it:
+    in Chinese, the name the case recorded; in another language, that language's name for the
+    code, when there is one."""
+    if get_locale() is not None and str(get_locale()) != "zh":
+        names = GROUND_NAMES if kind == "ground" else SOURCE_NAMES
+        if code in names:
+            return str(names[code])
+    return str(recorded or code or "")
 
 
 def _limits() -> public.Limits:

@@ -72,7 +72,11 @@ def check_a_report_starts_a_verification_for_city(app: Flask) -> None:
     assert verify.id in task_ids(text(city.get("/")))
     page = text(city.get(f"/tasks/{verify.id}"))
     assert "某托育机构发生婴幼儿受伤事故" in page and found.group(1) in page and "li@example.com" in page
-    assert "发生重大安全责任事故" in page
+    assert "发生重大安全责任事故" in page and "举报或事故报告" in page
+    city.get("/lang/en")  # the ground and the source are the system's words, so they are translated
+    english = text(city.get(f"/tasks/{verify.id}"))
+    assert "<dd>A major safety liability accident</dd>" in english and "<dd>A report or an accident report</dd>" in english
+    assert "某托育机构发生婴幼儿受伤事故" in english  # what the public sent stays as sent
     assert browser(app, "xuhui-dept").get(f"/tasks/{verify.id}").status_code == 404
 
 
