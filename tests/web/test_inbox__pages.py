@@ -37,6 +37,11 @@ def text_of(answer: object) -> str:
     return answer.get_data(as_text=True)  # type: ignore[attr-defined,no-any-return]
 
 
+def fields_of(html: str) -> dict[str, str]:
+    """Each form field's block on a task page (its input, note and messages), by field key."""
+    return dict(re.findall(r'data-field="(\w+)">(.*?)</div>', html, re.S))
+
+
 # -- sign-in -------------------------------------------------------------------------------------
 def test_a_wrong_password_and_an_unknown_user_get_the_same_answer(app: Flask) -> None:
     b = browser(app)
@@ -193,7 +198,7 @@ def test_claim_fill_in_with_an_error_save_a_draft_fix_and_complete(app: Flask) -
     answer = dept.post(f"/tasks/{task}", {"action": "complete", **bad})
     assert answer.status_code == 422
     html = text_of(answer)
-    fields = dict(re.findall(r'data-field="(\w+)">(.*?)</div>', html, re.S))
+    fields = fields_of(html)
     # the form's note already gives the limit: the message says how long the text is now
     assert fields["intention_summary"].count('class="error"') == 1 and "至少 10 字，现为 2 字" in fields["intention_summary"]
     assert "必填" in fields["contact_phone"]
@@ -228,7 +233,7 @@ def test_a_value_in_the_wrong_format_points_to_the_fields_note(app: Flask) -> No
     before = event_count(db)
     answer = dept.post(f"/tasks/{task}", {"action": "complete", **dict(GOOD_INTENTION, **{"f.contact_phone": "abc"})})
     assert answer.status_code == 422
-    fields = dict(re.findall(r'data-field="(\w+)">(.*?)</div>', text_of(answer), re.S))
+    fields = fields_of(text_of(answer))
     assert "格式不正确，请按上面的说明填写" in fields["contact_phone"]
     assert "如 021-12345678" in fields["contact_phone"]  # the note, above the message
     assert event_count(db) == before
@@ -241,12 +246,10 @@ def test_a_text_too_long_is_told_its_length_in_the_pages_language(app: Flask) ->
     dept.post(f"/tasks/{task}/claim")
     before = event_count(db)
     long_text = dict(GOOD_INTENTION, **{"f.intention_summary": "长" * 4003})
-    fields = dict(re.findall(r'data-field="(\w+)">(.*?)</div>',
-                             text_of(dept.post(f"/tasks/{task}", {"action": "complete", **long_text})), re.S))
+    fields = fields_of(text_of(dept.post(f"/tasks/{task}", {"action": "complete", **long_text})))
     assert "最多 4000 字，现为 4003 字" in fields["intention_summary"]
     dept.get("/lang/en")
-    fields = dict(re.findall(r'data-field="(\w+)">(.*?)</div>',
-                             text_of(dept.post(f"/tasks/{task}", {"action": "complete", **long_text})), re.S))
+    fields = fields_of(text_of(dept.post(f"/tasks/{task}", {"action": "complete", **long_text})))
     assert "At most 4000 characters; it has 4003" in fields["intention_summary"]
     assert event_count(db) == before
 
@@ -260,7 +263,7 @@ def test_a_number_that_is_not_a_number_is_reported_with_the_other_faults(app: Fl
     answer = dept.post(f"/tasks/{task}", {"action": "complete", "f.current_places": "很多",
                                           "f.self_summary": "短", "f.self_scores.1.1": "7"})
     assert answer.status_code == 422
-    fields = dict(re.findall(r'data-field="(\w+)">(.*?)</div>', text_of(answer), re.S))
+    fields = fields_of(text_of(answer))
     assert "请填写整数" in fields["current_places"] and "很多" in fields["current_places"]
     assert "至少 10 字" in fields["self_summary"]
     assert "必填" in fields["self_report"]
@@ -438,7 +441,7 @@ def test_a_refused_file_keeps_everything_else_on_the_page(app: Flask, monkeypatc
         "u.self_report": (BytesIO(b"x" * 500), "big.txt"),
         "u.self_materials": [(BytesIO(b"\x00\x01\x02binary"), "virus.exe")]})
     assert answer.status_code == 422
-    fields = dict(re.findall(r'data-field="(\w+)">(.*?)</div>', text_of(answer), re.S))
+    fields = fields_of(text_of(answer))
     assert "at most 100 bytes" in fields["self_report"]
     assert "not" in fields["self_materials"].lower() or "接受" in fields["self_materials"]
     assert "闵行区对照评估指标" in fields["self_summary"]  # what was typed stays
