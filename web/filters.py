@@ -21,7 +21,8 @@ def screened(args: Mapping[str, Any], choices: Mapping[str, tuple[str, Collectio
              dates: Mapping[str, str] | None = None) -> tuple[dict[str, Any], list[str]]:
     """``args`` with every filter of ``choices`` (name → (label, the values offered)) and of
     ``dates`` (name → label) that holds a value not offered, or not a date, taken out; and one
-    message for each. Other arguments pass as they are."""
+    message for each. Two ``dates`` are a period, start first: an end before the start gets a
+    message too (and is kept). Other arguments pass as they are."""
     kept: dict[str, Any] = dict(args.items())
     notes: list[str] = []
     for name, (label, offered) in choices.items():
