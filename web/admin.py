@@ -53,10 +53,24 @@ def _me() -> Actor:
 @bp.get("/users")
 @admin_only
 def users() -> str:
+    """The users, and the form that creates or changes one: ``?edit=NAME`` fills it with that
+    user's name shown, roles and district, so a change starts from what the user has now (the
+    form replaces the roles with those ticked)."""
     with _db().read() as s:
         found = list_users(s)
         roles = sorted(known_roles(s))
-    return render_template("admin_users.html", users=found, roles=roles, districts=DISTRICTS, form={}, errors=[])
+    form: dict[str, Any] = {}
+    errors: list[str] = []
+    wanted = request.args.get("edit")
+    if wanted:
+        user = next((u for u in found if u.name == wanted), None)
+        if user is None:
+            errors.append(_("没有用户“%(name)s”。", name=wanted[:100]))
+        else:
+            form = {"name": user.name, "display_name": user.display_name, "roles": list(user.roles),
+                    "district": user.district, "editing": True}
+    return render_template("admin_users.html", users=found, roles=roles, districts=DISTRICTS, form=form,
+                           errors=errors)
 
 
 def _user_form() -> dict[str, Any]:

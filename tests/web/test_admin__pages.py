@@ -64,9 +64,26 @@ def test_admin_creates_a_user_who_can_then_sign_in(app: Flask) -> None:
     assert task_ids(clerk.get("/").get_data(as_text=True)) == [task_of(db_of(app), INTENTION, JINGAN)]
 
 
+def test_changing_a_user_starts_from_what_the_user_has(app: Flask) -> None:
+    """修改 fills the form with the user's name shown, roles and district: saving it with one more
+    role ticked keeps the others (the form replaces the roles with those ticked)."""
+    admin = browser(app, "admin")
+    listing = admin.get("/admin/users").get_data(as_text=True)
+    assert 'href="/admin/users?edit=jingan-dept#edit"' in listing
+    page = admin.get("/admin/users?edit=jingan-dept").get_data(as_text=True)
+    assert "修改用户 jingan-dept" in page and 'name="name" value="jingan-dept"' in page
+    assert 'value="静安区有关部门（演示）"' in page
+    assert 'value="区有关部门" checked' in page and 'value="区委区政府" checked' not in page
+    assert f'<option value="{JINGAN}" selected>' in page
+    missing = admin.get("/admin/users?edit=nobody").get_data(as_text=True)
+    assert "没有用户“nobody”。" in missing and 'name="name" value=""' in missing
+
+
 def test_a_disabled_user_cannot_sign_in_and_admins_cannot_disable_themselves(app: Flask) -> None:
     admin = browser(app, "admin")
-    admin.get("/admin/users")
+    listing = admin.get("/admin/users").get_data(as_text=True)
+    assert 'action="/admin/users/jingan-dept/disabled"' in listing
+    assert 'action="/admin/users/admin/disabled"' not in listing  # no button to disable oneself
     assert admin.post("/admin/users/jingan-dept/disabled", {"disabled": "1"}).status_code == 302
     assert browser(app).sign_in("jingan-dept").status_code == 401
     page = admin.post("/admin/users/admin/disabled", {"disabled": "1"}, follow_redirects=True)
