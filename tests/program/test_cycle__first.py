@@ -60,6 +60,14 @@ def test_a_whole_first_cycle(program: Program) -> None:
     assert p.status(districts[MISSES_SELF]) == "completed"
     run.audits()
     assert all(p.status(iid) == "completed" for iid in districts.values())
+    with p.db.read() as s:  # each district is told its outcome in words, never by the outcome's code
+        told = dict(s.execute(select(Outbox.district, Outbox.body).where(Outbox.kind == "result")).all())
+    assert set(told) == {code for code, *_ in DISTRICTS}
+    assert "申报结果：不申报。" in told[sorted(DECLINE)[0]] and "申报结果：逾期未完成。" in told[MISSES_SELF]
+    assert "申报结果：现场审核未通过。" in told[FAILS_AUDIT]
+    assert "申报结果：现场审核通过，进入统一评审遴选。" in told["310101"]
+    assert not any(code in body for body in told.values()
+                   for code in ("passed", "failed", "declined", "missed_deadline"))
 
     select_task = p.task(cycle, "Task_select")
     ranking = handler_result(p, cycle, "rank_candidates")
