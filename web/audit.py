@@ -62,13 +62,6 @@ def _db() -> Any:
     return current_app.extensions["shanyu"]["db"]
 
 
-def _day(text: str | None) -> date | None:
-    try:
-        return date.fromisoformat(text) if text else None
-    except ValueError:
-        return None
-
-
 @bp.get("")
 @auditors_only
 def search() -> str:
@@ -91,7 +84,7 @@ def search() -> str:
             event_conditions.append(HistoryEvent.actor == args["actor"].strip())
         if args.get("type"):
             event_conditions.append(HistoryEvent.type == args["type"])
-        start, end = _day(args.get("from")), _day(args.get("to"))
+        start, end = args.get("from"), args.get("to")  # dates, or None: ``screened`` read them
         if start:  # event times are stored in UTC ISO text; a Shanghai day starts 8 hours earlier in UTC
             event_conditions.append(HistoryEvent.at >= _utc_text(start))
         if end:

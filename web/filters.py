@@ -21,8 +21,9 @@ def screened(args: Mapping[str, Any], choices: Mapping[str, tuple[str, Collectio
              dates: Mapping[str, str] | None = None) -> tuple[dict[str, Any], list[str]]:
     """``args`` with every filter of ``choices`` (name → (label, the values offered)) and of
     ``dates`` (name → label) that holds a value not offered, or not a date, taken out; and one
-    message for each. Two ``dates`` are a period, start first: an end before the start gets a
-    message too (and is kept). Other arguments pass as they are."""
+    message for each; a date that is one is kept as a ``date`` (it prints as the text it was).
+    Two ``dates`` are a period, start first: an end before the start gets a message too (and is
+    kept). Other arguments pass as they are."""
     kept: dict[str, Any] = dict(args.items())
     notes: list[str] = []
     for name, (label, offered) in choices.items():
@@ -36,7 +37,7 @@ def screened(args: Mapping[str, Any], choices: Mapping[str, tuple[str, Collectio
         if not value:
             continue
         try:
-            days[name] = date.fromisoformat(str(value))
+            kept[name] = days[name] = date.fromisoformat(str(value))
         except ValueError:
             del kept[name]
             notes.append(_("筛选条件“%(label)s”的“%(value)s”不是日期（年-月-日），已忽略。", label=label,

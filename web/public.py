@@ -50,7 +50,8 @@ def basis_name(kind: str, code: Any, recorded: Any = None) -> str:
     """A revocation's ground (``kind`` "ground") or source ("source") as a task page shows it:
     in Chinese, the name the case recorded; in another language, that language's name for the
     code, when there is one."""
-    if get_locale() is not None and str(get_locale()) != "zh":
+    locale = get_locale()
+    if locale is not None and str(locale) != "zh":
         names = GROUND_NAMES if kind == "ground" else SOURCE_NAMES
         if code in names:
             return str(names[code])

@@ -85,6 +85,7 @@ def test_a_filter_the_page_does_not_offer_is_left_out_and_named(app: Flask) -> N
                      "筛选条件“自”的“2026-13-45”不是日期（年-月-日），已忽略。"]
     backwards = auditor.get("/audit?from=2025-06-10&to=2025-06-01").get_data(as_text=True)
     assert case_ids(backwards) == [] and "“至”早于“自”：没有能同时满足的记录，请调整日期。" in backwards
+    assert 'name="from" value="2025-06-10"' in backwards and 'name="to" value="2025-06-01"' in backwards  # as typed
     assert 'class="flash error"' not in auditor.get("/audit?district=310106&from=2025-06-10").get_data(as_text=True)
 
 
